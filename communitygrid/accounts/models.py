@@ -1,0 +1,99 @@
+"""Users, roles and the hierarchy nodes that bound what each user may see and change."""
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    RESIDENT = "resident", _("Resident")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GRID_LEADER = "grid_leader", _("Grid leader")
+    COMMUNITY_STAFF = "community_staff", _("Community staff")
+    STREET_STAFF = "street_staff", _("Street staff")
+    DISTRICT_STAFF = "district_staff", _("District staff")
+    DEPARTMENT_STAFF = "department_staff", _("Department staff")
+    LEADER = "leader", _("Leader (read-only cockpit)")
+    ADMIN = "admin", _("System administrator")
+
+
+# Roles whose scope is a set of hierarchy nodes and who work with people records.
+AREA_STAFF_ROLES = {
+    Role.GRID_WORKER,
+    Role.GRID_LEADER,
+    Role.COMMUNITY_STAFF,
+    Role.STREET_STAFF,
+    Role.DISTRICT_STAFF,
+}
+# Roles admitted to the back-office (Django admin), always through scoped querysets.
+BACKOFFICE_ROLES = {
+    Role.GRID_LEADER,
+    Role.COMMUNITY_STAFF,
+    Role.STREET_STAFF,
+    Role.DISTRICT_STAFF,
+    Role.ADMIN,
+}
+
+
+class Department(models.Model):
+    class Kind(models.TextChoices):
+        CIVIL_AFFAIRS = "civil_affairs", _("Civil affairs")
+        HEALTH = "health", _("Health")
+        POLICE = "police", _("Public security")
+        URBAN_MANAGEMENT = "urban_management", _("Urban management")
+        HOUSING = "housing", _("Housing and construction")
+        PROPERTY = "property", _("Property management company")
+        SOCIAL_ORG = "social_org", _("Social organisation")
+        OTHER = "other", _("Other")
+
+    code = models.CharField(_("code"), max_length=64, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, default=Kind.OTHER)
+    jurisdiction = models.ForeignKey(
+        "geo.Node", null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("jurisdiction")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.RESIDENT)
+    display_name = models.CharField(_("display name"), max_length=100, blank=True)
+    scope_nodes = models.ManyToManyField(
+        "geo.Node", blank=True, related_name="staff", verbose_name=_("scope (hierarchy nodes)")
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="staff", verbose_name=_("department")
+    )
+    # A resident's own registry record, if they have been matched to one.
+    person = models.OneToOneField(
+        "registry.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="account",
+        verbose_name=_("registry record"),
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    @property
+    def is_area_staff(self) -> bool:
+        return self.role in AREA_STAFF_ROLES
+
+    @property
+    def is_system_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser

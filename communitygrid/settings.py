@@ -1,0 +1,189 @@
+"""Django settings for communitygrid, read from the environment (see README "Configuration").
+
+Defaults are the embedded demo: SQLite in the data directory, tasks in-process.
+Production sets DATABASE_URL=postgres://…, CG_TASKS=celery, and real secrets.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.utils.translation import gettext_lazy as _
+
+from communitygrid.conf import (
+    ConfigError,
+    data_dir,
+    dev_secret,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    random_secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = data_dir()
+DEV_SECRETS = env_bool("CG_DEV_SECRETS", False)
+DEBUG = env_bool("CG_DEBUG", False)
+
+
+def _secret(name: str, generate, dev_file: str) -> str:
+    value = env_str(name)
+    if value:
+        return value
+    if DEV_SECRETS:
+        # DEVELOPMENT ONLY: generated once per data directory for the demo and the tests.
+        return dev_secret(DATA_DIR / "secrets" / dev_file, generate)
+    raise ConfigError(
+        f"{name} is not set. Set {name} (or {name}_FILE) for production, "
+        "or CG_DEV_SECRETS=1 to generate development-only keys in the data directory."
+    )
+
+
+SECRET_KEY = _secret("CG_SECRET_KEY", random_secret_key, "DEV-ONLY-secret-key.txt")
+
+# Field encryption keyring: comma-separated Fernet keys, newest first. Old keys stay for
+# decryption until `communitygrid rotate-keys` has re-encrypted every field.
+FIELD_ENCRYPTION_KEYS = [
+    key
+    for key in _secret(
+        "CG_FIELD_KEYS", lambda: Fernet.generate_key().decode(), "DEV-ONLY-field-keys.txt"
+    ).split(",")
+    if key.strip()
+]
+# Keyed hash (HMAC-SHA256) for blind indexes: exact search on encrypted fields.
+BLIND_INDEX_KEY = _secret(
+    "CG_BLIND_INDEX_KEY",
+    lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    "DEV-ONLY-blind-index-key.txt",
+)
+
+ALLOWED_HOSTS = env_list("CG_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CG_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "communitygrid.accounts",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "communitygrid.core",
+    "communitygrid.privacy",
+    "communitygrid.geo",
+    "communitygrid.registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "communitygrid.urls"
+WSGI_APPLICATION = "communitygrid.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "communitygrid.core.context_processors.ui",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'communitygrid.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers go on while one writer writes; IMMEDIATE takes the write lock at
+        # BEGIN so two writers queue on the busy timeout instead of failing mid-transaction.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": env_str("CG_TEST_SQLITE", "") or None}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CG_DB_CONN_MAX_AGE", 60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env_str("CG_TIME_ZONE", "Asia/Shanghai")
+LANGUAGE_COOKIE_NAME = "cg_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = DATA_DIR / "uploads"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("CG_SESSION_SECONDS", 8 * 3600)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# Background work: "inprocess" (demo default: the serve command runs a scheduler thread)
+# or "celery" (production: Celery workers on Redis).
+TASKS_MODE = env_str("CG_TASKS", "inprocess")
+if TASKS_MODE not in {"inprocess", "celery"}:
+    raise ConfigError(f"CG_TASKS={TASKS_MODE!r} must be 'inprocess' or 'celery'")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
+CELERY_TASK_ALWAYS_EAGER = TASKS_MODE == "inprocess"
+CELERY_TIMEZONE = "UTC"
+
+# Households per comprehensive grid and per grid worker (PRODUCT.md capability 1).
+GRID_HOUSEHOLDS_MIN = env_int("CG_GRID_HOUSEHOLDS_MIN", 300)
+GRID_HOUSEHOLDS_MAX = env_int("CG_GRID_HOUSEHOLDS_MAX", 500)
+WORKER_HOUSEHOLDS_NORM = env_int("CG_WORKER_HOUSEHOLDS_NORM", 500)
+WORKER_HOUSEHOLDS_OVERLOAD = env_int("CG_WORKER_HOUSEHOLDS_OVERLOAD", 800)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CG_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

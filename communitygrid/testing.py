@@ -1,0 +1,125 @@
+"""Test data builders shared by every app's tests (real rows in the real database)."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from communitygrid.accounts.models import Department, Role, User
+from communitygrid.geo.models import GridKind, Level, Node
+from communitygrid.registry.models import Building, Household, Person, Room, Unit
+
+_seq = itertools.count(1)
+
+# A valid GB 11643 ID number generator for tests: region + birth date + sequence + checksum.
+_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+_CHECK = "10X98765432"
+
+
+def id_number_for(birth: dt.date, seq: int, region: str = "110105") -> str:
+    body = f"{region}{birth:%Y%m%d}{seq % 1000:03d}"
+    total = sum(int(ch) * w for ch, w in zip(body, _WEIGHTS))
+    return body + _CHECK[total % 11]
+
+
+def square(lon: float, lat: float, size: float) -> dict:
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
+
+
+def make_node(*, code: str, name: str, level: str, parent: Node | None = None, geometry: dict | None = None,
+              kind: str = GridKind.AREA) -> Node:
+    from communitygrid.geo.services import node_create
+
+    return node_create(code=code, name=name, level=level, parent=parent, geometry=geometry, kind=kind)
+
+
+@dataclass
+class City:
+    """A tiny but complete hierarchy: 1 district, 2 streets, 2 communities each, 2 grids each.
+
+    Grid squares are 0.01° wide and tile each community without gaps, so point-in-polygon
+    answers are known exactly: grid ``G{s}{c}{g}`` covers lon 120+x…, lat 30+y….
+    """
+
+    district: Node
+    streets: list[Node] = field(default_factory=list)
+    communities: list[Node] = field(default_factory=list)
+    grids: list[Node] = field(default_factory=list)
+
+
+def build_city() -> City:
+    city_node = make_node(code="C", name="测试市", level=Level.CITY, geometry=square(120.0, 30.0, 0.04))
+    district = make_node(code="D", name="测试区", level=Level.DISTRICT, parent=city_node, geometry=square(120.0, 30.0, 0.04))
+    city = City(district=district)
+    for s in range(2):
+        street = make_node(code=f"S{s}", name=f"街道{s}", level=Level.STREET, parent=district,
+                           geometry={"type": "Polygon", "coordinates": [[[120.0 + 0.02 * s, 30.0], [120.02 + 0.02 * s, 30.0],
+                                                                         [120.02 + 0.02 * s, 30.04], [120.0 + 0.02 * s, 30.04],
+                                                                         [120.0 + 0.02 * s, 30.0]]]})
+        city.streets.append(street)
+        for c in range(2):
+            lon0, lat0 = 120.0 + 0.02 * s, 30.0 + 0.02 * c
+            community = make_node(code=f"S{s}C{c}", name=f"社区{s}{c}", level=Level.COMMUNITY, parent=street,
+                                  geometry=square(lon0, lat0, 0.02))
+            city.communities.append(community)
+            for g in range(2):
+                grid = make_node(code=f"S{s}C{c}G{g}", name=f"网格{s}{c}{g}", level=Level.GRID, parent=community,
+                                 kind=GridKind.COMPREHENSIVE,
+                                 geometry={"type": "Polygon", "coordinates": [[[lon0 + 0.01 * g, lat0], [lon0 + 0.01 * (g + 1), lat0],
+                                                                               [lon0 + 0.01 * (g + 1), lat0 + 0.02], [lon0 + 0.01 * g, lat0 + 0.02],
+                                                                               [lon0 + 0.01 * g, lat0]]]})
+                city.grids.append(grid)
+    return city
+
+
+def make_user(role: str, *, scope: list[Node] | None = None, username: str | None = None,
+              department: Department | None = None, person: Person | None = None) -> User:
+    user = User.objects.create_user(
+        username=username or f"{role}-{next(_seq)}", password="pw-for-tests-only", role=role,
+        department=department, person=person, display_name=f"{role}",
+    )
+    if scope:
+        user.scope_nodes.set(scope)
+    return user
+
+
+def make_household(grid: Node, *, members: int = 2, name_prefix: str = "居民", lon: float | None = None,
+                   lat: float | None = None) -> Household:
+    n = next(_seq)
+    ring = grid.geometry["coordinates"][0] if grid.geometry else [[120.0, 30.0]]
+    lon = lon if lon is not None else ring[0][0] + 0.001
+    lat = lat if lat is not None else ring[0][1] + 0.001
+    building = Building.objects.create(code=f"B{n}", name=f"{n}号楼", lon=lon, lat=lat, grid=grid)
+    unit = Unit.objects.create(building=building, number="1")
+    room = Room.objects.create(unit=unit, number=f"{n:03d}")
+    household = Household.objects.create(code=f"H{n}", room=room, grid=grid, address=f"测试路{n}号{n}号楼1单元{n:03d}室")
+    for m in range(members):
+        birth = dt.date(1940 + (n + m) % 60, 1 + m % 12, 1 + n % 28)
+        Person.objects.create(
+            household=household, grid=grid, name=f"{name_prefix}{n}-{m}", gender="MF"[m % 2], birth_date=birth,
+            id_number=id_number_for(birth, n * 10 + m), phone=f"139{n:04d}{m:04d}"[:11],
+            household_role=Person.HouseholdRole.HEAD if m == 0 else Person.HouseholdRole.SPOUSE,
+        )
+    return household
+
+
+def role_users(city: City) -> dict[str, User]:
+    """One user per role, each scoped to the first street's first community/grid as fits."""
+    grid, community, street = city.grids[0], city.communities[0], city.streets[0]
+    dept = Department.objects.create(code=f"DEP{next(_seq)}", name="民政局", kind=Department.Kind.CIVIL_AFFAIRS,
+                                     jurisdiction=city.district)
+    resident_person = Person.objects.filter(grid=grid).first()
+    return {
+        Role.RESIDENT: make_user(Role.RESIDENT, person=resident_person),
+        Role.GRID_WORKER: make_user(Role.GRID_WORKER, scope=[grid]),
+        Role.GRID_LEADER: make_user(Role.GRID_LEADER, scope=[grid]),
+        Role.COMMUNITY_STAFF: make_user(Role.COMMUNITY_STAFF, scope=[community]),
+        Role.STREET_STAFF: make_user(Role.STREET_STAFF, scope=[street]),
+        Role.DISTRICT_STAFF: make_user(Role.DISTRICT_STAFF, scope=[city.district]),
+        Role.DEPARTMENT_STAFF: make_user(Role.DEPARTMENT_STAFF, department=dept),
+        Role.LEADER: make_user(Role.LEADER, scope=[city.district]),
+        Role.ADMIN: make_user(Role.ADMIN),
+    }
