@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "communitygrid.privacy",
     "communitygrid.geo",
     "communitygrid.registry",
+    "communitygrid.notifications",
+    "communitygrid.cases",
 ]
 
 MIDDLEWARE = [
@@ -96,7 +98,7 @@ WSGI_APPLICATION = "communitygrid.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -138,7 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS: list = []  # each app keeps its own locale/ directory
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("CG_TIME_ZONE", "Asia/Shanghai")

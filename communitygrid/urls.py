@@ -11,6 +11,8 @@ urlpatterns = [
     path("geo/", include("communitygrid.geo.urls")),
     path("registry/", include("communitygrid.registry.urls")),
     path("privacy/", include("communitygrid.privacy.urls")),
+    path("cases/", include("communitygrid.cases.urls")),
+    path("notifications/", include("communitygrid.notifications.urls")),
     path("admin/", admin_site.urls),
     path("api/", api.urls),
 ]
