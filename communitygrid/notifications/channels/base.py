@@ -1,0 +1,49 @@
+"""What a delivery channel is: who it reaches for a recipient, and how it sends one row."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from communitygrid.accounts.models import User
+    from communitygrid.notifications.models import Notification, WebhookEndpoint
+
+
+class DeliveryError(Exception):
+    """The send failed; the outbox retries later with backoff."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The send can never succeed (target gone, channel not configured): no retry."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One place a notification goes: an address, or a webhook endpoint."""
+
+    address: str = ""
+    endpoint: "WebhookEndpoint | None" = None
+
+    @property
+    def key(self) -> str:
+        # Distinguishes two targets of one channel in the dedupe key.
+        return f"endpoint:{self.endpoint.pk}" if self.endpoint is not None else self.address
+
+
+class Channel:
+    """A delivery plug-in. Subclasses set ``name`` and implement ``targets`` and ``send``.
+
+    ``send`` returns normally on success and raises on failure (``PermanentDeliveryError``
+    when retrying cannot help; any other exception is retried). It must be safe to call twice
+    for the same row: delivery is at least once.
+    """
+
+    name: ClassVar[str]
+    # Delivered by being written (the in-app inbox): enqueue marks such rows sent at once.
+    immediate: ClassVar[bool] = False
+
+    def targets(self, *, recipient: "User", kind: str) -> list[Target]:
+        raise NotImplementedError
+
+    def send(self, notification: "Notification") -> None:
+        raise NotImplementedError
