@@ -118,12 +118,17 @@ class Notification(models.Model):
         return f"{self.kind} → {self.recipient_id} ({self.channel}, {self.status})"
 
     @property
-    def is_unread(self) -> bool:
-        return self.read_at is None
+    def link(self) -> str:
+        """``payload["url"]`` if it is a path on this site (shown as "Open" in the inbox)."""
+        url = (self.payload or {}).get("url")
+        if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
+            return url
+        return ""
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> dt.timedelta:
-    """Exponential backoff with "full jitter" after ``attempts`` failures.
+    """Exponential backoff with jitter after ``attempts`` failures: between half and all of
+    ``base × 2^(attempts-1)`` seconds, capped.
 
     Jitter spreads the retries of many rows that failed together (an endpoint down for an
     hour) so they do not all hit it again in the same second.

@@ -89,3 +89,122 @@ def _insert_once(row: Notification) -> Notification:
         return row
     except IntegrityError:
         return Notification.objects.get(dedupe_key=row.dedupe_key)
+
+
+@dataclass
+class DeliveryReport:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    released: int = 0
+
+
+def outbox_deliver_once(*, now: dt.datetime, batch: int = 100) -> DeliveryReport:
+    """Claim up to ``batch`` due rows, send each through its channel, record the outcome.
+
+    Safe on several machines at once: a row is claimed by one worker (row locks skipped by
+    the others on PostgreSQL, a conditional UPDATE on SQLite) and leased, so a worker that dies
+    mid-send only delays its rows by the lease. Outcomes are written only if the lease is still
+    ours (``lease_token``). One iteration of the periodic delivery job; a test can call it.
+    """
+    report = DeliveryReport()
+    lease = conf.get("NOTIFICATION_LEASE_SECONDS")
+    rows = _claim(now=now, batch=batch, lease_seconds=lease)
+    report.claimed = len(rows)
+    # Stop early rather than send on a lease that may already be someone else's: leave room
+    # for one more slow send before the lease runs out.
+    deadline = time.monotonic() + lease - 2 * conf.get("NOTIFICATION_WEBHOOK_TIMEOUT")
+    for index, row in enumerate(rows):
+        if time.monotonic() > deadline:
+            report.released = _release(rows[index:], now=now)
+            break
+        outcome = _deliver(row, now=now)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _claim(*, now: dt.datetime, batch: int, lease_seconds: int) -> list[Notification]:
+    token = uuid.uuid4()
+    due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            ids = list(
+                due.order_by("next_attempt_at").select_for_update(skip_locked=True).values_list("pk", flat=True)[:batch]
+            )
+        else:
+            ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
+        # Re-checking "still pending and due" in the UPDATE itself is the claim where there
+        # are no row locks (SQLite): a row another worker took meanwhile no longer matches.
+        due.filter(pk__in=ids).update(
+            lease_token=token,
+            next_attempt_at=now + dt.timedelta(seconds=lease_seconds),
+            attempts=F("attempts") + 1,
+        )
+    return list(
+        Notification.objects.filter(pk__in=ids, lease_token=token)
+        .select_related("recipient", "endpoint")
+        .order_by("next_attempt_at", "pk")
+    )
+
+
+def _deliver(row: Notification, *, now: dt.datetime) -> str:
+    ours = Notification.objects.filter(pk=row.pk, lease_token=row.lease_token)
+    try:
+        get_channel(row.channel).send(row)
+    except PermanentDeliveryError as error:
+        log.warning("notification %s via %s failed for good: %s", row.pk, row.channel, error)
+        ours.update(status=Notification.Status.FAILED, lease_token=None, last_error=_describe(error))
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - any channel failure is retried, never fatal to the batch
+        if row.attempts >= conf.get("NOTIFICATION_MAX_ATTEMPTS"):
+            log.error("notification %s via %s dead after %s attempts: %s", row.pk, row.channel, row.attempts, error)
+            ours.update(status=Notification.Status.DEAD, lease_token=None, last_error=_describe(error))
+            return "dead"
+        delay = retry_delay(
+            row.attempts,
+            base=conf.get("NOTIFICATION_RETRY_BASE_SECONDS"),
+            cap=conf.get("NOTIFICATION_RETRY_CAP_SECONDS"),
+        )
+        log.info("notification %s via %s failed (attempt %s), retry in %s: %s", row.pk, row.channel, row.attempts, delay, error)
+        ours.update(lease_token=None, next_attempt_at=now + delay, last_error=_describe(error))
+        return "retried"
+    ours.update(status=Notification.Status.SENT, sent_at=now, lease_token=None, last_error="")
+    return "sent"
+
+
+def _release(rows: list[Notification], *, now: dt.datetime) -> int:
+    """Hand unsent claimed rows back at once, without charging them an attempt."""
+    released = 0
+    for row in rows:
+        released += Notification.objects.filter(pk=row.pk, lease_token=row.lease_token).update(
+            lease_token=None, next_attempt_at=now, attempts=F("attempts") - 1
+        )
+    return released
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:ERROR_MAX]
+
+
+def notification_retry(*, notification_ids: list[int], now: dt.datetime) -> int:
+    """Give failed or dead rows a fresh set of attempts (the back-office "retry" action)."""
+    return Notification.objects.filter(
+        pk__in=notification_ids,
+        status__in=[Notification.Status.FAILED, Notification.Status.DEAD],
+    ).update(status=Notification.Status.PENDING, attempts=0, next_attempt_at=now, lease_token=None)
+
+
+def notification_mark_read(*, user, notification_id: int, now: dt.datetime) -> bool:
+    """Mark one of ``user``'s own inbox rows read; False if it is not theirs (or not in-app)."""
+    return bool(
+        Notification.objects.filter(pk=notification_id, recipient=user, channel=IN_APP, read_at__isnull=True).update(
+            read_at=now
+        )
+        or Notification.objects.filter(pk=notification_id, recipient=user, channel=IN_APP).exists()
+    )
+
+
+def notification_mark_all_read(*, user, now: dt.datetime) -> int:
+    return Notification.objects.filter(recipient=user, channel=IN_APP, read_at__isnull=True).update(read_at=now)

@@ -1,0 +1,96 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from communitygrid.core.admin_site import admin_site
+from communitygrid.notifications.models import Notification, WebhookEndpoint
+from communitygrid.notifications.services import notification_retry
+
+
+class _SystemAdminOnly:
+    """Outbox rows hold messages to every user: only system administrators see them."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_authenticated and request.user.is_system_admin
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+
+@admin.register(Notification, site=admin_site)
+class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
+    """Read-only outbox; the only write is "retry" of failed or dead rows."""
+
+    list_display = ("created_at", "recipient", "kind", "channel", "status", "attempts", "next_attempt_at", "sent_at", "case_id")
+    list_filter = ("status", "channel", "kind", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("recipient__username", "subject", "kind", "=case_id", "address")
+    date_hierarchy = "created_at"
+    list_select_related = ("recipient",)
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_retry_permission(self, request):
+        return self.has_module_permission(request)
+
+    @admin.action(description=_("Retry the selected failed or dead notifications"), permissions=["retry"])
+    def retry(self, request, queryset):
+        count = notification_retry(notification_ids=list(queryset.values_list("pk", flat=True)), now=timezone.now())
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d notification queued again.", "%(count)d notifications queued again.", count
+            ) % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
+    secret = forms.CharField(
+        label=_("signing secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to keep the current secret."),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["user", "name", "url", "secret", "kinds", "is_active"]
+
+    def clean_secret(self):
+        value = self.cleaned_data["secret"]
+        if value:
+            return value
+        if self.instance.pk and self.instance.secret:
+            return self.instance.secret
+        raise forms.ValidationError(_("A new endpoint needs a signing secret."))
+
+
+@admin.register(WebhookEndpoint, site=admin_site)
+class WebhookEndpointAdmin(_SystemAdminOnly, admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ("name", "user", "url", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url", "user__username")
+    raw_id_fields = ("user",)
+    list_select_related = ("user",)
+
+    def has_add_permission(self, request):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_module_permission(request)
