@@ -123,6 +123,12 @@ class CareTag(models.Model):
     name = models.CharField(_("name (Chinese)"), max_length=64)
     name_en = models.CharField(_("name (English)"), max_length=64)
     has_level = models.BooleanField(_("records a level"), default=False)
+    levels = models.JSONField(
+        _("allowed levels"),
+        default=list,
+        blank=True,
+        help_text=_("The level labels this group uses, lowest number first (e.g. 一级, 二级); empty allows any text."),
+    )
     visit_every_days = models.PositiveSmallIntegerField(_("home visit every (days)"), null=True, blank=True)
     sort = models.PositiveSmallIntegerField(_("order"), default=100)
 
@@ -139,6 +145,35 @@ class CareTag(models.Model):
     @property
     def label(self) -> str:
         return str(self)
+
+    def canonical_level(self, raw: str) -> str | None:
+        """The stored label for a level written as the label itself or its number (2, 二, 2级 → 二级).
+
+        None when this group takes no level or the text names none of its levels.
+        """
+        text = "".join(str(raw).split())
+        if not self.has_level:
+            return None
+        if not self.levels:
+            return text[:16] or None
+        wanted = _level_number(text)
+        for label in self.levels:
+            if text == label or (wanted is not None and _level_number(label) == wanted):
+                return label
+        return None
+
+
+_CHINESE_NUMERALS = {"零": 0, "〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _level_number(text: str) -> int | None:
+    """2, "2", "二", "2级", "二级", "级别2" → 2; None when no single number is named."""
+    core = text.replace("级别", "").replace("级", "").replace("level", "").replace("Level", "").strip()
+    if core.isdigit():
+        return int(core)
+    if len(core) == 1 and core in _CHINESE_NUMERALS:
+        return _CHINESE_NUMERALS[core]
+    return None
 
 
 class Person(Verified):
