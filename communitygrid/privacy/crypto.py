@@ -27,20 +27,37 @@ def keyring() -> MultiFernet:
     return _keyring(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
+@lru_cache(maxsize=4)
+def _newest(key: str) -> Fernet:
+    return Fernet(key.strip().encode())
+
+
+def is_current(token: str) -> bool:
+    """Whether the token is encrypted under the newest key (the one rotation moves to)."""
+    try:
+        _newest(settings.FIELD_ENCRYPTION_KEYS[0]).decrypt(token.encode("ascii", "replace"))
+    except InvalidToken:
+        return False
+    return True
+
+
 def encrypt(plaintext: str) -> str:
     return keyring().encrypt(plaintext.encode("utf-8")).decode("ascii")
 
 
 def decrypt(token: str) -> str:
     try:
-        return keyring().decrypt(token.encode("ascii")).decode("utf-8")
+        return keyring().decrypt(token.encode("ascii", "replace")).decode("utf-8")
     except InvalidToken as exc:
         raise DecryptionError("value cannot be decrypted with the configured CG_FIELD_KEYS") from exc
 
 
 def rotate(token: str) -> str:
-    """Re-encrypt a token under the newest key (no-op cost if it already is)."""
-    return keyring().rotate(token.encode("ascii")).decode("ascii")
+    """Re-encrypt a token under the newest key."""
+    try:
+        return keyring().rotate(token.encode("ascii", "replace")).decode("ascii")
+    except InvalidToken as exc:
+        raise DecryptionError("value cannot be decrypted with the configured CG_FIELD_KEYS") from exc
 
 
 def normalise(kind: str, value: str) -> str:

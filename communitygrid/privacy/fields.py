@@ -151,3 +151,15 @@ class EncryptedField(models.TextField):
         from django import forms
 
         return forms.CharField(required=not self.blank, widget=forms.TextInput, **kwargs)
+
+
+def models_with_encrypted_fields() -> dict[type[models.Model], list[EncryptedField]]:
+    """Every installed model that has an EncryptedField, with those fields (app registry order)."""
+    from django.apps import apps
+
+    found: dict[type[models.Model], list[EncryptedField]] = {}
+    for model in apps.get_models():
+        fields = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
+        if fields:
+            found[model] = fields
+    return found

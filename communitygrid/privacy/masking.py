@@ -4,18 +4,29 @@ from __future__ import annotations
 MASK = "*"
 
 
+def _keep_ends(value: str, head: int, tail: int) -> str:
+    return value[:head] + MASK * (len(value) - head - tail) + value[-tail:]
+
+
 def mask_id_number(value: str) -> str:
-    # 110105********1234 → keep the region code's first 3 and the last 4 characters.
+    # Resident ID cards (15/18 characters): 110***********002X, the usual public form.
+    # Shorter documents (passports, permits) would show most of themselves that way.
     if len(value) <= 7:
         return MASK * len(value)
-    return value[:3] + MASK * (len(value) - 7) + value[-4:]
+    if len(value) < 15:
+        return _keep_ends(value, 1, 2)
+    return _keep_ends(value, 3, 4)
 
 
 def mask_phone(value: str) -> str:
+    # Mobiles and landlines with area code: 138****5678. A bare local number keeps only
+    # its last four digits, otherwise almost all of it would show.
     digits = value.strip()
     if len(digits) < 7:
         return MASK * len(digits)
-    return digits[:3] + MASK * (len(digits) - 7) + digits[-4:]
+    if len(digits) < 11:
+        return MASK * (len(digits) - 4) + digits[-4:]
+    return _keep_ends(digits, 3, 4)
 
 
 def mask_address(value: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,11 @@ class AccessLog(models.Model):
     subject_type = models.CharField(_("record type"), max_length=64)
     subject_id = models.BigIntegerField(_("record id"), null=True, blank=True, db_index=True)
     subject_label = models.CharField(_("record"), max_length=200, blank=True)
+    # The grid the record lay in when it was read: area staff review reads inside their
+    # scope, and the entry keeps its meaning after the person moves away.
+    subject_grid = models.ForeignKey(
+        "geo.Node", null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("grid")
+    )
     fields = models.JSONField(_("fields"), default=list)
     purpose = models.TextField(_("purpose"))
     count = models.PositiveIntegerField(_("records"), default=1)
@@ -49,6 +55,40 @@ class AccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action} {self.subject_type}:{self.subject_id}"
+
+    def subject_model(self) -> type[models.Model] | None:
+        from django.apps import apps
+
+        try:
+            return apps.get_model(self.subject_type)
+        except (LookupError, ValueError):
+            return None
+
+    @property
+    def subject_type_label(self) -> str:
+        model = self.subject_model()
+        return str(model._meta.verbose_name) if model else self.subject_type
+
+    @property
+    def field_labels(self) -> list[str]:
+        """The logged field names as their (translated) labels, for display."""
+        model = self.subject_model()
+        labels = []
+        for name in self.fields or []:
+            try:
+                labels.append(str(model._meta.get_field(name).verbose_name) if model else name)
+            except FieldDoesNotExist:  # a field removed since the entry was written keeps its name
+                labels.append(name)
+        return labels
+
+    @property
+    def actor_role_label(self) -> str:
+        from communitygrid.accounts.models import Role
+
+        try:
+            return str(Role(self.actor_role).label)
+        except ValueError:
+            return self.actor_role
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.get("force_insert"):
