@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from communitygrid.notifications import selectors, services
@@ -41,7 +42,11 @@ def mark_read(request, pk: int):
 @require_POST
 def mark_all_read(request):
     count = services.notification_mark_all_read(user=request.user, now=timezone.now())
-    messages.success(request, _("%(count)d notifications marked as read.") % {"count": count})
+    messages.success(
+        request,
+        ngettext("%(count)d notification marked as read.", "%(count)d notifications marked as read.", count)
+        % {"count": count},
+    )
     return redirect(_back(request))
 
 

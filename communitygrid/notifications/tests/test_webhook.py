@@ -1,0 +1,179 @@
+"""The webhook channel against a real HTTP server on 127.0.0.1."""
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from communitygrid.notifications.models import Notification, WebhookEndpoint
+from communitygrid.notifications.services import notification_enqueue, outbox_deliver_once
+from communitygrid.testing import make_user
+
+pytestmark = pytest.mark.django_db
+
+NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+SECRET = "whsec-test-only"
+
+
+class Receiver:
+    """Answers each POST with the next scripted status (then 200), recording what came in."""
+
+    def __init__(self):
+        self.script: list[int | str] = []
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((self.headers, body))  # case-insensitive lookup
+                step = receiver.script.pop(0) if receiver.script else 200
+                if step == "slow":
+                    time.sleep(1.5)
+                    step = 200
+                self.send_response(step)
+                if step == 302:
+                    self.send_header("Location", "/elsewhere")
+                self.end_headers()
+                self.wfile.write(b"receiver says %d" % step)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/grid"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.NOTIFICATION_MAX_ATTEMPTS = 3
+    settings.NOTIFICATION_WEBHOOK_TIMEOUT = 1
+    with Receiver() as receiver:
+        yield receiver
+
+
+def queue_webhook(url: str) -> Notification:
+    user = make_user("department_staff")
+    WebhookEndpoint.objects.create(user=user, name="dept system", url=url, secret=SECRET)
+    rows = notification_enqueue(
+        recipient=user, kind="case.assigned", subject="案件 17 已派给您", body="请及时受理。", payload={"tier": "urgent"}
+    )
+    [row] = [row for row in rows if row.channel == "webhook"]
+    Notification.objects.filter(pk=row.pk).update(next_attempt_at=NOW)
+    return row
+
+
+def deliver_until_settled(now: dt.datetime, rounds: int = 10) -> list[str]:
+    outcomes = []
+    for _ in range(rounds):
+        report = outbox_deliver_once(now=now)
+        if not report.claimed:
+            break
+        outcomes += [name for name in ("sent", "retried", "failed", "dead") if getattr(report, name)]
+        now += dt.timedelta(days=1)
+    return outcomes
+
+
+def test_post_carries_json_and_a_valid_hmac_signature(receiver):
+    row = queue_webhook(receiver.url)
+
+    assert outbox_deliver_once(now=NOW).sent == 1
+
+    [(headers, body)] = receiver.requests
+    expected = hmac.new(SECRET.encode(), headers["X-CG-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["X-CG-Signature"] == f"sha256={expected}"
+    assert abs(int(headers["X-CG-Timestamp"]) - time.time()) < 60
+    assert headers["X-CG-Delivery"] == str(row.pk)
+    assert headers["X-CG-Event"] == "case.assigned"
+    assert headers["Content-Type"].startswith("application/json")
+    document = json.loads(body)
+    assert document["subject"] == "案件 17 已派给您"
+    assert document["payload"] == {"tier": "urgent"}
+    assert document["id"] == row.pk
+
+
+def test_signature_with_another_secret_does_not_match(receiver):
+    queue_webhook(receiver.url)
+    outbox_deliver_once(now=NOW)
+
+    [(headers, body)] = receiver.requests
+    forged = hmac.new(b"wrong", headers["X-CG-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
+    assert headers["X-CG-Signature"] != f"sha256={forged}"
+
+
+def test_server_errors_are_retried_until_success(receiver):
+    receiver.script = [500, 503]
+    row = queue_webhook(receiver.url)
+
+    assert deliver_until_settled(NOW) == ["retried", "retried", "sent"]
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (Notification.Status.SENT, 3, "")
+    assert len(receiver.requests) == 3
+    # The same delivery id every time, so the receiver can drop repeats.
+    assert {headers["X-CG-Delivery"] for headers, _ in receiver.requests} == {str(row.pk)}
+
+
+def test_endpoint_failing_every_time_is_dead_lettered_after_max_attempts(receiver):
+    receiver.script = [500] * 10
+    row = queue_webhook(receiver.url)
+
+    assert deliver_until_settled(NOW) == ["retried", "retried", "dead"]
+
+    row.refresh_from_db()
+    assert row.status == Notification.Status.DEAD
+    assert row.attempts == 3
+    assert "HTTP 500" in row.last_error and "receiver says 500" in row.last_error
+    assert len(receiver.requests) == 3
+
+
+def test_redirect_counts_as_a_failure_not_followed(receiver):
+    receiver.script = [302]
+    row = queue_webhook(receiver.url)
+
+    assert outbox_deliver_once(now=NOW).retried == 1
+    row.refresh_from_db()
+    assert "HTTP 302" in row.last_error
+    assert len(receiver.requests) == 1
+
+
+def test_slow_endpoint_times_out_and_is_retried(receiver):
+    receiver.script = ["slow"]
+    row = queue_webhook(receiver.url)
+
+    assert outbox_deliver_once(now=NOW).retried == 1
+    row.refresh_from_db()
+    assert "timed out" in row.last_error
+
+
+def test_unreachable_endpoint_is_retried():
+    with Receiver() as gone:
+        url = gone.url
+    row = queue_webhook(url)
+
+    assert outbox_deliver_once(now=NOW).retried == 1
+    row.refresh_from_db()
+    assert "connection failed" in row.last_error
+
+
+def test_disabled_endpoint_fails_for_good_without_a_request(receiver):
+    row = queue_webhook(receiver.url)
+    WebhookEndpoint.objects.update(is_active=False)
+
+    assert outbox_deliver_once(now=NOW).failed == 1
+    assert receiver.requests == []
+    row.refresh_from_db()
+    assert row.status == Notification.Status.FAILED
