@@ -6,7 +6,12 @@ node keeps its meaning.
 """
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -123,6 +128,7 @@ class NodeChange(models.Model):
         SPLIT = "split", _("Split")
         MERGE = "merge", _("Merge")
         REDRAW = "redraw", _("Redraw")
+        RETIRE = "retire", _("Retire")
 
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     retired = models.ManyToManyField(Node, related_name="retired_by_changes", blank=True, verbose_name=_("retired nodes"))
@@ -141,3 +147,37 @@ class NodeChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
+class MapVersion(models.Model):
+    """One row whose token changes with every change to the map, in the same transaction.
+
+    Spatial indexes held in memory by each process compare this token (one primary-key read)
+    to know they are stale. A random token rather than a counter: a rolled-back change must
+    never leave a number that a later, different change reuses.
+    """
+
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    ROW = 1
+
+    class Meta:
+        verbose_name = _("map version")
+        verbose_name_plural = _("map versions")
+
+    @classmethod
+    def current_token(cls) -> str:
+        return cls.objects.filter(pk=cls.ROW).values_list("token", flat=True).first() or ""
+
+    @classmethod
+    def bump(cls) -> None:
+        values = {"token": uuid.uuid4().hex, "changed_at": timezone.now()}
+        if not cls.objects.filter(pk=cls.ROW).update(**values):
+            cls.objects.update_or_create(pk=cls.ROW, defaults=values)
+
+
+@receiver(post_save, sender=Node)
+@receiver(post_delete, sender=Node)
+def _node_changed(sender, **kwargs) -> None:
+    MapVersion.bump()
