@@ -3,58 +3,19 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from communitygrid.notifications.models import Notification, WebhookEndpoint
 from communitygrid.notifications.services import notification_enqueue, outbox_deliver_once
+from communitygrid.notifications.tests.receiver import Receiver
 from communitygrid.testing import make_user
 
 pytestmark = pytest.mark.django_db
 
 NOW = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
 SECRET = "whsec-test-only"
-
-
-class Receiver:
-    """Answers each POST with the next scripted status (then 200), recording what came in."""
-
-    def __init__(self):
-        self.script: list[int | str] = []
-        self.requests: list[tuple[dict, bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((self.headers, body))  # case-insensitive lookup
-                step = receiver.script.pop(0) if receiver.script else 200
-                if step == "slow":
-                    time.sleep(1.5)
-                    step = 200
-                self.send_response(step)
-                if step == 302:
-                    self.send_header("Location", "/elsewhere")
-                self.end_headers()
-                self.wfile.write(b"receiver says %d" % step)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/grid"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

@@ -1,0 +1,98 @@
+"""Tests that run real external processes (a Celery worker, Redis, several delivery workers).
+
+Those processes open the test database themselves, so it must be one they can reach: the
+PostgreSQL test database as it is, or, on SQLite, a file instead of the default in-memory
+database. The switch is made here, when the tests are collected, before any test database
+exists; the whole run then uses the file (the same schema, only on disk).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+REPO = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("CG_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+_database = settings.DATABASES["default"]
+if _database["ENGINE"] == "django.db.backends.sqlite3" and not _database["TEST"].get("NAME"):
+    _database["TEST"]["NAME"] = str(Path(settings.DATA_DIR) / "test-services.sqlite3")
+
+
+def database_url() -> str:
+    """DATABASE_URL of the test database this test process uses, for a child process."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    credentials = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = f"{credentials}@" if credentials else ""
+    return f"postgres://{host}{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment of a child process on the same test database and the same dev secrets."""
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="communitygrid.settings",
+        CG_DEV_SECRETS="1",
+        CG_DATA_DIR=str(settings.DATA_DIR),
+        DATABASE_URL=database_url(),
+        PYTHONPATH=str(REPO),
+        **extra,
+    )
+    env.pop("CG_TEST_SQLITE", None)
+    return env
+
+
+@pytest.fixture
+def spawn(tmp_path):
+    """``spawn(name, args, **env)`` starts ``python args…`` on the test database, its output in
+    ``tmp_path/<name>.log``; every process it started is stopped when the test ends."""
+    started: list[subprocess.Popen] = []
+
+    def start(name: str, args: list[str], **extra_env: str) -> tuple[subprocess.Popen, Path]:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, *args], cwd=REPO, env=child_env(**extra_env), stdout=out, stderr=subprocess.STDOUT
+            )
+        started.append(process)
+        return process, log
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The dedicated Redis database of these tests, emptied; the test fails if Redis is down."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Redis is not reachable at {REDIS_URL} ({error}). The services tests need a real Redis: "
+            "start redis-server on 127.0.0.1:6379, or point CG_TEST_REDIS_URL at one.",
+            pytrace=False,
+        )
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
