@@ -1,0 +1,154 @@
+"""Every read of people, households and buildings, scoped to the acting user.
+
+Nothing else in the project filters these tables for a user: pages, API, admin, exports and
+``privacy.scoping`` all start from these querysets. Actions are those of
+:mod:`communitygrid.accounts.scopes` (``view``, ``change``, ``reveal``).
+"""
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from communitygrid.accounts.scopes import NOTHING, area_q
+from communitygrid.privacy import crypto
+from communitygrid.privacy.models import AccessLog
+from communitygrid.privacy.services import access_log_record
+from communitygrid.registry.models import Building, CareTag, Household, Person
+from communitygrid.registry.validators import normalise_phone, parse_id_number
+
+# Written to the access log in English; the log page translates by action, not by this text.
+SEARCH_PURPOSE_ID = "exact search by ID number"
+SEARCH_PURPOSE_PHONE = "exact search by phone number"
+
+
+def _own_person_rows(user) -> QuerySet:
+    return Person.objects.filter(pk=user.person_id) if user.person_id else Person.objects.none()
+
+
+def person_queryset(*, user, action: str = "view") -> QuerySet[Person]:
+    """Persons ``user`` may take ``action`` on: staff by area, a resident their own row."""
+    own = Q(pk=user.person_id) if getattr(user, "person_id", None) else NOTHING
+    return Person.objects.filter(area_q(user, action, own_q=own))
+
+
+def household_queryset(*, user, action: str = "view") -> QuerySet[Household]:
+    """Households in scope; a resident reaches the household their own person row belongs to."""
+    own = Q(pk__in=_own_person_rows(user).values("household_id")) if getattr(user, "person_id", None) else NOTHING
+    return Household.objects.filter(area_q(user, action, own_q=own))
+
+
+def building_queryset(*, user, action: str = "view") -> QuerySet[Building]:
+    """Buildings in scope; a resident reaches the building of their own household."""
+    own = (
+        Q(pk__in=_own_person_rows(user).values("household__room__unit__building_id"))
+        if getattr(user, "person_id", None)
+        else NOTHING
+    )
+    return Building.objects.filter(area_q(user, action, own_q=own))
+
+
+def person_list(
+    *,
+    user,
+    name: str = "",
+    grid_code: str = "",
+    care_tag: str = "",
+    active_only: bool = True,
+) -> QuerySet[Person]:
+    """The staff list of persons: by name fragment, grid (and everything below it), care group."""
+    qs = person_queryset(user=user, action="view").select_related("grid", "household")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    if name.strip():
+        qs = qs.filter(name__icontains=name.strip())
+    if grid_code.strip():
+        qs = qs.filter(grid__path__startswith=_node_path(grid_code.strip()))
+    if care_tag.strip():
+        qs = qs.filter(tag_links__tag__code=care_tag.strip())
+    return qs.order_by("grid__path", "household__code", "id").distinct()
+
+
+def _node_path(code: str) -> str:
+    from communitygrid.geo.models import Node
+
+    path = Node.objects.filter(code=code).values_list("path", flat=True).first()
+    # An unknown code matches nothing rather than everything.
+    return path or "/nonexistent/"
+
+
+def _log_search(*, user, field: str, purpose: str, found: list[Person], ip_address: str | None) -> None:
+    access_log_record(
+        actor=user,
+        action=AccessLog.Action.SEARCH,
+        subject=found[0] if len(found) == 1 else Person,
+        fields=[field],
+        purpose=purpose,
+        count=len(found),
+        ip_address=ip_address,
+    )
+
+
+def person_find_by_id_number(*, user, id_number: str, ip_address: str | None = None) -> Person | None:
+    """The person in scope holding this ID number, found through the blind index.
+
+    The search itself is logged (even when nothing is found): probing whether a number is on
+    file is a read of sensitive data. Raises ``ValidationError`` for a malformed number.
+    """
+    number = parse_id_number(id_number).number
+    found = list(
+        person_queryset(user=user, action="view").filter(id_number_bidx=crypto.blind_index("id_number", number))[:1]
+    )
+    _log_search(user=user, field="id_number", purpose=SEARCH_PURPOSE_ID, found=found, ip_address=ip_address)
+    return found[0] if found else None
+
+
+def person_find_by_phone(*, user, phone: str, ip_address: str | None = None) -> list[Person]:
+    """Persons in scope with this phone number (family members may share one), logged like the ID search."""
+    normalised = normalise_phone(phone)
+    found = list(
+        person_queryset(user=user, action="view")
+        .filter(phone_bidx=crypto.blind_index("phone", normalised))
+        .select_related("grid", "household")
+        .order_by("id")
+    )
+    _log_search(user=user, field="phone", purpose=SEARCH_PURPOSE_PHONE, found=found, ip_address=ip_address)
+    return found
+
+
+def person_get(*, user, pk: int, action: str = "view") -> Person | None:
+    return (
+        person_queryset(user=user, action=action)
+        .select_related("grid", "household", "household__room__unit__building", "last_verified_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def household_get(*, user, pk: int, action: str = "view") -> Household | None:
+    return (
+        household_queryset(user=user, action=action)
+        .select_related("grid", "room__unit__building", "last_verified_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def building_get(*, user, pk: int, action: str = "view") -> Building | None:
+    return building_queryset(user=user, action=action).select_related("grid").filter(pk=pk).first()
+
+
+def household_members(*, user, household: Household) -> QuerySet[Person]:
+    return person_queryset(user=user, action="view").filter(household=household, is_active=True).order_by("id")
+
+
+def building_households(*, user, building: Building) -> QuerySet[Household]:
+    return (
+        household_queryset(user=user, action="view")
+        .filter(room__unit__building=building)
+        .select_related("room__unit")
+        .order_by("room__unit__number", "room__number", "code")
+    )
+
+
+def care_tags() -> QuerySet[CareTag]:
+    """The special-care groups (reference data, not personal data)."""
+    return CareTag.objects.all()
