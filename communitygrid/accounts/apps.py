@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
     name = "communitygrid.accounts"
     label = "accounts"
     verbose_name = _("Users and roles")
+
+    def ready(self):
+        from communitygrid.accounts import signals  # noqa: F401 (connects the sign-in audit)

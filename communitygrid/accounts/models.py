@@ -97,3 +97,35 @@ class User(AbstractUser):
     @property
     def is_system_admin(self) -> bool:
         return self.role == Role.ADMIN or self.is_superuser
+
+
+class SignInEvent(models.Model):
+    """An audit row for every sign-in, failed sign-in, refused (throttled) attempt and sign-out.
+
+    Failed attempts are also what the sign-in throttle counts, per username and address.
+    """
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Signed in")
+        FAILURE = "failure", _("Wrong username or password")
+        THROTTLED = "throttled", _("Refused: too many failed attempts")
+        SIGN_OUT = "sign_out", _("Signed out")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    # As typed (normalised to lower case), so attempts on unknown usernames are audited too.
+    username = models.CharField(_("username"), max_length=150)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="sign_in_events", verbose_name=_("user")
+    )
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in event")
+        verbose_name_plural = _("sign-in events")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["username", "ip_address", "at"], name="signin_throttle_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.outcome}"

@@ -1,0 +1,119 @@
+"""Back-office for accounts: open to system administrators only."""
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from communitygrid.accounts import services
+from communitygrid.accounts.models import Department, SignInEvent, User
+from communitygrid.accounts.selectors import user_queryset
+from communitygrid.core.admin_site import admin_site
+from communitygrid.privacy.admin import AuditTrailAdminMixin
+
+
+class SystemAdminOnly:
+    """Accounts are managed by system administrators, nobody else (not even area staff)."""
+
+    def _is_admin(self, request) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_authenticated and user.is_system_admin)
+
+    def has_module_permission(self, request):
+        return self._is_admin(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._is_admin(request)
+
+    def has_add_permission(self, request):
+        return self._is_admin(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_admin(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._is_admin(request)
+
+
+class BindingValidationMixin:
+    """The admin form applies the same role ↔ scope/department rule as ``user_create``."""
+
+    def clean(self):
+        data = super().clean()
+        role = data.get("role", getattr(self.instance, "role", None))
+        if role:
+            field_names = {"scope_codes": "scope_nodes", "department_code": "department", "role": "role"}
+            errors = services.binding_errors(role=role, scope_nodes=list(data.get("scope_nodes") or []),
+                                             department=data.get("department"))
+            for name, messages in errors.items():
+                target = field_names[name] if field_names[name] in self.fields else None
+                for message in messages:
+                    self.add_error(target, message)
+        return data
+
+
+class UserAdminChangeForm(BindingValidationMixin, UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+class UserAdminCreationForm(BindingValidationMixin, AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "display_name", "role", "department", "scope_nodes")
+
+
+@admin.register(User, site=admin_site)
+class UserAdmin(SystemAdminOnly, DjangoUserAdmin):
+    form = UserAdminChangeForm
+    add_form = UserAdminCreationForm
+    list_display = ("username", "display_name", "role", "department", "is_active", "last_login")
+    list_filter = ("role", "is_active", "department", "scope_nodes__level")
+    search_fields = ("username", "display_name", "scope_nodes__code", "scope_nodes__name")
+    ordering = ("role", "username")
+    raw_id_fields = ("person",)
+    filter_horizontal = ()
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Role and scope"), {"fields": ("display_name", "role", "scope_nodes", "department", "person")}),
+        (_("Status"), {"fields": ("is_active", "last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        (_("Role and scope"), {"fields": ("display_name", "role", "scope_nodes", "department")}),
+    )
+    readonly_fields = ("last_login", "date_joined")
+
+    def get_queryset(self, request):
+        return user_queryset(user=request.user).prefetch_related("scope_nodes")
+
+    def get_autocomplete_fields(self, request):
+        # Autocomplete needs the hierarchy's admin (with search) on this site; until it is
+        # there the scope is a plain multiple choice.
+        from communitygrid.geo.models import Node
+
+        node_admin = self.admin_site._registry.get(Node)
+        return ("scope_nodes",) if node_admin is not None and node_admin.search_fields else ()
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.__dict__.pop("_cg_scope_paths", None)
+
+
+@admin.register(Department, site=admin_site)
+class DepartmentAdmin(SystemAdminOnly, admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "jurisdiction", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code", "name")
+    raw_id_fields = ("jurisdiction",)
+
+
+@admin.register(SignInEvent, site=admin_site)
+class SignInEventAdmin(AuditTrailAdminMixin, SystemAdminOnly, admin.ModelAdmin):
+    """The sign-in audit, read-only."""
+
+    list_display = ("at", "username", "outcome", "ip_address", "user")
+    list_filter = ("outcome", ("at", admin.DateFieldListFilter))
+    search_fields = ("username", "ip_address")
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in SignInEvent._meta.fields]

@@ -1,0 +1,203 @@
+"""Every write to accounts: users bound to their scope, and the sign-in audit and throttle."""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_ipv46_address
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from communitygrid.accounts.models import Department, Role, SignInEvent, User
+from communitygrid.geo.models import Level, Node
+
+# Which hierarchy levels a role's scope nodes may be at; a role absent here takes no scope.
+SCOPE_LEVELS: dict[str, set[str]] = {
+    Role.GRID_WORKER: {Level.GRID, Level.MICROGRID},
+    Role.GRID_LEADER: {Level.GRID, Level.MICROGRID},
+    Role.COMMUNITY_STAFF: {Level.COMMUNITY},
+    Role.STREET_STAFF: {Level.STREET},
+    Role.DISTRICT_STAFF: {Level.DISTRICT},
+    # The cockpit shows the figures of an area at any level above the grid.
+    Role.LEADER: {Level.CITY, Level.DISTRICT, Level.STREET, Level.COMMUNITY},
+}
+DEPARTMENT_ROLES = {Role.DEPARTMENT_STAFF}
+
+
+def binding_errors(*, role: str, scope_nodes: list[Node], department: Department | None) -> dict[str, list[str]]:
+    """What is wrong with binding ``role`` to these nodes and this department (empty: nothing)."""
+    errors: dict[str, list[str]] = {}
+    if role not in Role.values:
+        return {"role": [_("%(role)s is not a role. Choose one of: %(roles)s.")
+                         % {"role": role, "roles": ", ".join(Role.values)}]}
+    label = Role(role).label
+    allowed = SCOPE_LEVELS.get(role)
+    if allowed:
+        if not scope_nodes:
+            errors["scope_codes"] = [_("A %(role)s must be given at least one area (a hierarchy node code).")
+                                     % {"role": label}]
+        wrong = [n for n in scope_nodes if n.level not in allowed]
+        if wrong:
+            errors["scope_codes"] = [
+                _("%(node)s is a %(level)s; a %(role)s is bound to: %(allowed)s.")
+                % {"node": node.code, "level": node.get_level_display(), "role": label,
+                   "allowed": ", ".join(str(Level(level).label) for level in sorted(allowed))}
+                for node in wrong
+            ]
+        retired = [n for n in scope_nodes if not n.is_active]
+        if retired:
+            errors.setdefault("scope_codes", []).extend(
+                _("%(node)s is retired; bind the user to the node that replaced it.") % {"node": node.code}
+                for node in retired
+            )
+    elif scope_nodes:
+        errors["scope_codes"] = [_("A %(role)s has no area scope; leave the areas empty.") % {"role": label}]
+    if role in DEPARTMENT_ROLES:
+        if department is None:
+            errors["department_code"] = [_("A %(role)s must belong to a department.") % {"role": label}]
+        elif not department.is_active:
+            errors["department_code"] = [_("Department %(code)s is no longer active.") % {"code": department.code}]
+    elif department is not None:
+        errors["department_code"] = [_("Only department staff belong to a department.")]
+    return errors
+
+
+def _require_admin(actor) -> None:
+    # ``actor=None`` is the operator at the command line (``communitygrid create-user``).
+    if actor is not None and not (actor.is_active and actor.is_system_admin):
+        raise PermissionDenied(_("Only a system administrator may manage user accounts."))
+
+
+def _nodes_for(codes: list[str]) -> tuple[list[Node], list[str]]:
+    codes = list(dict.fromkeys(code.strip() for code in codes or [] if code and code.strip()))
+    found = {node.code: node for node in Node.objects.filter(code__in=codes)}
+    missing = [code for code in codes if code not in found]
+    errors = [_("No hierarchy node has the code %(code)s.") % {"code": code} for code in missing]
+    return [found[code] for code in codes if code in found], errors
+
+
+def _department_for(code: str | None) -> tuple[Department | None, list[str]]:
+    if not code:
+        return None, []
+    department = Department.objects.filter(code=code.strip()).first()
+    if department is None:
+        return None, [_("No department has the code %(code)s.") % {"code": code}]
+    return department, []
+
+
+def _resolve(role: str, scope_codes: list[str], department_code: str | None) -> tuple[list[Node], Department | None]:
+    nodes, node_errors = _nodes_for(scope_codes)
+    department, department_errors = _department_for(department_code)
+    errors: dict[str, list[str]] = {}
+    if node_errors:
+        errors["scope_codes"] = node_errors
+    if department_errors:
+        errors["department_code"] = department_errors
+    for name, messages in binding_errors(role=role, scope_nodes=nodes, department=department).items():
+        if name not in errors:
+            errors[name] = messages
+    if errors:
+        raise ValidationError(errors)
+    return nodes, department
+
+
+@transaction.atomic
+def user_create(*, username: str, password: str, role: str, scope_codes: list[str],
+                department_code: str | None = None, display_name: str = "", actor: User | None) -> User:
+    """Create a user bound to the scope their role needs. ValidationError names each bad field."""
+    _require_admin(actor)
+    username = (username or "").strip()
+    errors: dict[str, list[str]] = {}
+    user = User(username=username, role=role, display_name=(display_name or "").strip())
+    try:
+        user.clean_fields(exclude=[f.name for f in User._meta.fields if f.name not in {"username", "display_name"}])
+    except ValidationError as exc:
+        errors.update({name: [str(m) for m in messages] for name, messages in exc.message_dict.items()})
+    if username and User.objects.filter(username__iexact=username).exists():
+        errors["username"] = [_("The username %(username)s is already taken.") % {"username": username}]
+    try:
+        validate_password(password or "", user)
+    except ValidationError as exc:
+        errors["password"] = [str(m) for m in exc.messages]
+    try:
+        nodes, department = _resolve(role, scope_codes, department_code)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    user.department = department
+    user.is_staff = role == Role.ADMIN
+    user.set_password(password)
+    user.save()
+    user.scope_nodes.set(nodes)
+    return user
+
+
+@transaction.atomic
+def user_set_scope(*, user: User, scope_codes: list[str], department_code: str | None = None,
+                   actor: User | None) -> User:
+    """Re-bind a user to other areas (and department), checked against their role."""
+    _require_admin(actor)
+    nodes, department = _resolve(user.role, scope_codes, department_code)
+    user.department = department
+    user.save(update_fields=["department"])
+    user.scope_nodes.set(nodes)
+    user.__dict__.pop("_cg_scope_paths", None)
+    return user
+
+
+# --- Sign-in audit and throttle -------------------------------------------------------
+
+def throttle_limits() -> tuple[int, dt.timedelta]:
+    return (getattr(settings, "CG_SIGN_IN_MAX_FAILURES", 10),
+            dt.timedelta(minutes=getattr(settings, "CG_SIGN_IN_WINDOW_MINUTES", 15)))
+
+
+def normalise_username(username: str | None) -> str:
+    return (username or "").strip().lower()[:150]
+
+
+def client_ip(request) -> str | None:
+    """The peer address. Behind a reverse proxy, the proxy must set REMOTE_ADDR (e.g. a
+    trusted-proxy middleware); a client-supplied X-Forwarded-For is never trusted here."""
+    ip = (request.META.get("REMOTE_ADDR") or "").strip() if request is not None else ""
+    try:
+        validate_ipv46_address(ip)
+    except ValidationError:
+        return None
+    return ip
+
+
+def sign_in_retry_after(*, username: str, ip_address: str | None) -> dt.timedelta | None:
+    """How long this username must wait at this address, or None if it may try now.
+
+    Counts the failed attempts inside the window since the last success from there.
+    """
+    limit, window = throttle_limits()
+    now = timezone.now()
+    events = SignInEvent.objects.filter(username=normalise_username(username), ip_address=ip_address,
+                                        at__gte=now - window)
+    last_success = events.filter(outcome=SignInEvent.Outcome.SUCCESS).order_by("-at").values_list("at", flat=True).first()
+    failures = events.filter(outcome=SignInEvent.Outcome.FAILURE)
+    if last_success:
+        failures = failures.filter(at__gt=last_success)
+    times = list(failures.order_by("-at").values_list("at", flat=True)[:limit])
+    if len(times) < limit:
+        return None
+    # Free again once the oldest of the last ``limit`` failures leaves the window.
+    return max(times[-1] + window - now, dt.timedelta(seconds=1))
+
+
+def sign_in_event_record(*, outcome: str, username: str | None, user: User | None = None, request=None) -> SignInEvent:
+    agent = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    return SignInEvent.objects.create(
+        outcome=outcome,
+        username=normalise_username(username if username is not None else getattr(user, "username", "")),
+        user=user if user is not None and user.pk else None,
+        ip_address=client_ip(request),
+        user_agent=agent,
+    )
+
