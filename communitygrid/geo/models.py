@@ -52,6 +52,21 @@ SPECIALISED_KINDS = {
 }
 
 
+# Which kinds a node of each level may have (the "1+6+X" pattern sits at the grid levels).
+KINDS_BY_LEVEL = {
+    Level.CITY: {GridKind.AREA},
+    Level.DISTRICT: {GridKind.AREA},
+    Level.STREET: {GridKind.AREA},
+    Level.COMMUNITY: {GridKind.AREA},
+    Level.GRID: {GridKind.COMPREHENSIVE} | SPECIALISED_KINDS,
+    Level.MICROGRID: {GridKind.MICRO},
+}
+
+
+def default_kind(level: str) -> str:
+    return {Level.GRID: GridKind.COMPREHENSIVE, Level.MICROGRID: GridKind.MICRO}.get(level, GridKind.AREA)
+
+
 class NodeStatus(models.TextChoices):
     ACTIVE = "active", _("Active")
     RETIRED = "retired", _("Retired")
