@@ -4,8 +4,9 @@ from __future__ import annotations
 from django.conf import settings
 
 DEFAULTS = {
-    # Attempts before a row is dead-lettered (status "dead").
-    "NOTIFICATION_MAX_ATTEMPTS": 8,
+    # Attempts before a row is dead-lettered (status "dead"): with the backoff below, 7 to 15
+    # hours of retrying, enough to ride out an endpoint or mail server down overnight.
+    "NOTIFICATION_MAX_ATTEMPTS": 12,
     # Backoff: about base × 2^(attempt-1) seconds, jittered, never more than the cap.
     "NOTIFICATION_RETRY_BASE_SECONDS": 30,
     "NOTIFICATION_RETRY_CAP_SECONDS": 6 * 3600,

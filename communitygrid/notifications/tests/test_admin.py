@@ -1,0 +1,69 @@
+import pytest
+from django.urls import reverse
+
+from communitygrid.notifications.models import Notification, WebhookEndpoint
+from communitygrid.notifications.services import notification_enqueue
+from communitygrid.testing import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dead_row():
+    user = make_user("grid_worker")
+    user.email = "w@example.org"
+    user.save()
+    rows = notification_enqueue(recipient=user, kind="case.assigned", subject="s", body="b")
+    [row] = [row for row in rows if row.channel == "email"]
+    Notification.objects.filter(pk=row.pk).update(status=Notification.Status.DEAD, attempts=8, last_error="boom")
+    return row
+
+
+def test_system_admin_sees_the_outbox_read_only_and_can_retry(client, dead_row):
+    client.force_login(make_user("admin"))
+    changelist = reverse("admin:notifications_notification_changelist")
+
+    assert client.get(changelist).status_code == 200
+    page = client.get(reverse("admin:notifications_notification_change", args=[dead_row.pk])).content.decode()
+    assert 'name="_save"' not in page
+    response = client.post(changelist, {"action": "retry", "_selected_action": [dead_row.pk]})
+
+    assert response.status_code == 302
+    dead_row.refresh_from_db()
+    assert (dead_row.status, dead_row.attempts) == (Notification.Status.PENDING, 0)
+
+
+def test_other_back_office_roles_do_not_see_other_peoples_messages(client, dead_row):
+    client.force_login(make_user("community_staff"))
+
+    assert client.get(reverse("admin:notifications_notification_changelist")).status_code == 403
+    assert client.get(reverse("admin:notifications_webhookendpoint_changelist")).status_code == 403
+
+
+def test_editing_an_endpoint_without_a_secret_keeps_the_old_one(client):
+    client.force_login(make_user("admin"))
+    owner = make_user("department_staff")
+    endpoint = WebhookEndpoint.objects.create(user=owner, name="old", url="https://example.org/h", secret="keep-me")
+
+    response = client.post(
+        reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk]),
+        {"user": owner.pk, "name": "renamed", "url": "https://example.org/h", "secret": "", "kinds": "[]", "is_active": "on"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    endpoint.refresh_from_db()
+    assert endpoint.name == "renamed"
+    assert endpoint.secret.reveal() == "keep-me"
+
+
+def test_new_endpoint_needs_a_secret(client):
+    client.force_login(make_user("admin"))
+    owner = make_user("department_staff")
+
+    response = client.post(
+        reverse("admin:notifications_webhookendpoint_add"),
+        {"user": owner.pk, "name": "n", "url": "https://example.org/h", "secret": "", "kinds": "[]", "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    assert not WebhookEndpoint.objects.exists()
