@@ -6,3 +6,10 @@ class CasesConfig(AppConfig):
     name = "communitygrid.cases"
     label = "cases"
     verbose_name = _("Cases")
+
+    def ready(self) -> None:
+        from communitygrid.cases import selectors
+        from communitygrid.cases.models import Case
+        from communitygrid.privacy import scoping
+
+        scoping.register(Case, lambda user, action: selectors.case_queryset(user=user, action=action))

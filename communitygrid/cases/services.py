@@ -1,0 +1,765 @@
+"""Every write to cases. A case's status changes here and nowhere else.
+
+Each transition function checks who may act, asks the state machine (``states.target``)
+where the action leads, changes the row with a conditional UPDATE on the old status (so two
+people or two sweeps acting at once cannot both win) and writes exactly one ``CaseEvent``,
+all in one transaction. Notifications are queued in the same transaction (outbox).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from communitygrid.accounts.models import Department, Role, User
+from communitygrid.accounts.scopes import scope_paths
+from communitygrid.cases import dispatch, states, tiers
+from communitygrid.cases.errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from communitygrid.cases.models import (
+    AWAITING_RESPONSE,
+    FOLLOW_UP_AFTER,
+    VERDICT_WINDOW,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseTask,
+    Category,
+    Channel,
+    EscalationLevel,
+    Status,
+    Tier,
+    Verdict,
+)
+
+SUPERVISOR_ROLES = {Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF}
+RESIDENT_CHANNELS = {Channel.WEB, Channel.APP, Channel.ONE_TAP}
+DESCRIPTION_MAX = 5000
+MAX_ATTACHMENTS = 9
+DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+DUPLICATE_RADIUS_M = 200
+DUPLICATE_WINDOW = dt.timedelta(hours=72)
+# Content is sniffed from the first bytes: a file's name and declared type are the sender's word.
+SIGNATURES = [
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"%PDF-", "application/pdf"),
+]
+
+
+def attachment_max_bytes() -> int:
+    return int(getattr(settings, "CASE_ATTACHMENT_MAX_BYTES", DEFAULT_ATTACHMENT_MAX_BYTES))
+
+
+# ---------------------------------------------------------------- notifications
+
+NOTICES = {
+    "case_assigned": (gettext_lazy("New case #%(id)s: %(category)s"),
+                      gettext_lazy("Case #%(id)s (%(category)s, %(tier)s) is yours. Respond by %(respond_by)s.")),
+    "case_warning": (gettext_lazy("Case #%(id)s is close to its deadline"),
+                     gettext_lazy("Case #%(id)s (%(category)s) is due by %(due)s.")),
+    "case_escalated": (gettext_lazy("Case #%(id)s escalated to you"),
+                       gettext_lazy("Case #%(id)s (%(category)s, grid %(grid)s) is escalated to the %(level)s level: "
+                                    "%(reason)s. Supervise, re-dispatch or take it over.")),
+    "case_supervised": (gettext_lazy("Case #%(id)s is under supervision"),
+                        gettext_lazy("Case #%(id)s (%(category)s) is under supervision: %(note)s")),
+    "case_help": (gettext_lazy("Help asked on case #%(id)s"),
+                  gettext_lazy("The handler of case #%(id)s (%(category)s) asks for help: %(note)s")),
+    "case_handed_back": (gettext_lazy("Case #%(id)s needs a handler"),
+                         gettext_lazy("Case #%(id)s (%(category)s, grid %(grid)s) has no handler: %(note)s")),
+    "case_resolved": (gettext_lazy("Your case #%(id)s is resolved"),
+                      gettext_lazy("Case #%(id)s (%(category)s) is resolved: %(note)s. Please confirm and rate it "
+                                   "within 7 days.")),
+    "case_reopened": (gettext_lazy("Case #%(id)s is reopened"),
+                      gettext_lazy("Case #%(id)s (%(category)s) is reopened with priority %(priority)s: %(note)s")),
+    "case_rejected": (gettext_lazy("Your case #%(id)s cannot be handled here"),
+                      gettext_lazy("Case #%(id)s (%(category)s): %(note)s. Please turn to: %(redirect)s")),
+    "case_task": (gettext_lazy("Joint-handling task on case #%(id)s"),
+                  gettext_lazy("Case #%(id)s (%(category)s) needs your part by %(due)s: %(note)s")),
+    "case_task_done": (gettext_lazy("A co-handler finished on case #%(id)s"),
+                       gettext_lazy("A joint-handling task of case #%(id)s is done: %(note)s")),
+    "case_follow_up": (gettext_lazy("Follow-up check on case #%(id)s"),
+                       gettext_lazy("Urgent case #%(id)s (%(category)s) was resolved a day ago: check on the resident.")),
+}
+
+
+def _local(moment: dt.datetime | None) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEvent, **params) -> None:
+    """Queue one notification per recipient in the case's transaction; the event makes the key unique."""
+    from communitygrid.notifications.services import notification_enqueue
+
+    subject_msg, body_msg = NOTICES[kind]
+    seen: set[int] = set()
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {"id": case.pk, "category": case.category.label, "tier": Tier(case.tier).label, **params}
+        subject, body = str(subject_msg) % values, str(body_msg) % values
+    for user in recipients:
+        if user is None or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        notification_enqueue(
+            recipient=user, kind=kind, subject=subject, body=body, case=case,
+            payload={"case": case.pk, "event": event.pk, "action": event.action}, dedupe_key=f"case:{case.pk}:{event.pk}",
+        )
+
+
+def _handlers(case: Case) -> list[User]:
+    """Whoever must act on the case now: its assignee, or its department's staff."""
+    if case.assignee_id:
+        return [case.assignee]
+    if case.department_id:
+        return list(User.objects.filter(role=Role.DEPARTMENT_STAFF, department_id=case.department_id, is_active=True))
+    return []
+
+
+# ---------------------------------------------------------------- who may act
+
+def _is_supervisor(actor: User, case: Case) -> bool:
+    if actor.is_system_admin:
+        return True
+    if actor.role not in SUPERVISOR_ROLES:
+        return False
+    return any(case.grid.path.startswith(path) for path in scope_paths(actor))
+
+
+def _is_handler(actor: User, case: Case) -> bool:
+    if actor.is_system_admin or case.assignee_id == actor.pk:
+        return True
+    return bool(case.department_id and actor.role == Role.DEPARTMENT_STAFF and actor.department_id == case.department_id)
+
+
+def _require(actor: User | None, case: Case, *roles: str) -> None:
+    """``roles`` among "handler", "supervisor", "reporter"; ``None`` as actor means the system."""
+    if actor is None:
+        raise NotAllowed(_("This action needs a signed-in user."))
+    checks = {
+        "handler": lambda: _is_handler(actor, case),
+        "supervisor": lambda: _is_supervisor(actor, case),
+        "reporter": lambda: case.reporter_id is not None and case.reporter_id == actor.pk,
+    }
+    if not any(checks[role]() for role in roles):
+        raise NotAllowed(_("You may not do this on case #%(id)s.") % {"id": case.pk})
+
+
+def _required_text(value: str, field_name: str, label: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(_("%(field)s is required.") % {"field": label}, field=field_name)
+    return value
+
+
+# ---------------------------------------------------------------- the one place status changes
+
+def _transition(case: Case, *, action: str, actor: User | None, note: str = "", changes: dict | None = None,
+                guard: dict | None = None, data: dict | None = None, attachments: list | None = None,
+                now: dt.datetime | None = None) -> CaseEvent:
+    now = now or timezone.now()
+    from_status = case.status
+    to_status = states.target(action, from_status)
+    changes = {**(changes or {}), "status": to_status, "updated_at": now}
+    for name, value in changes.items():
+        setattr(case, name, value)
+    case.next_check_at = changes["next_check_at"] = case.next_check()
+    with transaction.atomic():
+        updated = Case.objects.filter(pk=case.pk, status=from_status, **(guard or {})).update(**changes)
+        if updated != 1:
+            case.refresh_from_db()
+            raise TransitionNotAllowed(
+                _("Case #%(id)s changed meanwhile (it is now \u201c%(status)s\u201d); reload it and try again.")
+                % {"id": case.pk, "status": case.get_status_display()}
+            )
+        event = CaseEvent.objects.create(
+            case=case, at=now, actor=actor, actor_role=actor.role if actor else "system", action=action,
+            from_status=from_status, to_status=to_status, note=note, data=data or {},
+        )
+        _save_attachments(case, event, attachments or [], actor)
+    return event
+
+
+def _save_attachments(case: Case, event: CaseEvent, files: list[tuple], actor: User | None) -> None:
+    for upload, content_type in files:
+        upload.seek(0)
+        Attachment.objects.create(
+            case=case, event=event, file=upload, name=upload.name[:200], content_type=content_type, size=upload.size,
+            uploaded_by=actor,
+        )
+
+
+def check_attachments(files) -> list[tuple]:
+    """Validate uploads (count, size, sniffed type: images or PDF); returns (file, type) pairs."""
+    files = list(files or [])
+    if len(files) > MAX_ATTACHMENTS:
+        raise InvalidInput(_("At most %(n)d attachments are allowed.") % {"n": MAX_ATTACHMENTS}, field="attachments")
+    limit = attachment_max_bytes()
+    checked = []
+    for upload in files:
+        name = getattr(upload, "name", "") or "?"
+        if upload.size > limit:
+            raise InvalidInput(
+                _("Attachment %(name)s is %(size)s MB; the limit is %(limit)s MB.")
+                % {"name": name, "size": f"{upload.size / 1048576:.1f}", "limit": f"{limit / 1048576:.1f}"},
+                field="attachments",
+            )
+        upload.seek(0)
+        head = upload.read(16)
+        upload.seek(0)
+        content_type = next((kind for magic, kind in SIGNATURES if head.startswith(magic)), None)
+        if content_type is None and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+            content_type = "image/webp"
+        if content_type is None:
+            raise InvalidInput(
+                _("Attachment %(name)s is not a JPEG, PNG or WebP image or a PDF.") % {"name": name},
+                field="attachments",
+            )
+        checked.append((upload, content_type))
+    return checked
+
+
+# ---------------------------------------------------------------- intake
+
+@dataclass
+class SubmitResult:
+    case: Case
+    created: bool
+    duplicates: list[Case] = field(default_factory=list)
+    route_reason: str = ""
+
+
+@dataclass(frozen=True)
+class _Place:
+    grid: object
+    lon: float | None
+    lat: float | None
+    building: object = None
+    room: object = None
+
+
+def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | None) -> _Place:
+    from communitygrid.geo.selectors import locate
+    from communitygrid.registry.models import Building, Room
+
+    given = [lon is not None or lat is not None, building_id is not None or room_id is not None, at_home]
+    if sum(given) != 1:
+        raise InvalidInput(_("Give exactly one location: a map point, a building or room, or \u201cat home\u201d."),
+                           field="location")
+    if given[0]:
+        try:
+            lon, lat = float(lon), float(lat)
+        except (TypeError, ValueError):
+            raise InvalidInput(_("A map point needs both longitude and latitude as numbers."), field="location")
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+            raise InvalidInput(_("Longitude or latitude is out of range."), field="location")
+        grid = locate(lon=lon, lat=lat)
+        if grid is None:
+            raise InvalidInput(_("The point %(lon).5f, %(lat).5f lies outside every grid.") % {"lon": lon, "lat": lat},
+                               field="location")
+        return _Place(grid, lon, lat)
+    if given[1]:
+        room = None
+        if room_id is not None:
+            room = Room.objects.select_related("unit__building__grid").filter(pk=room_id).first()
+            if room is None:
+                raise InvalidInput(_("Room %(id)s does not exist.") % {"id": room_id}, field="room")
+            building = room.unit.building
+        else:
+            building = Building.objects.select_related("grid").filter(pk=building_id).first()
+            if building is None:
+                raise InvalidInput(_("Building %(id)s does not exist.") % {"id": building_id}, field="building")
+        return _Place(building.grid, building.lon, building.lat, building, room)
+    household = getattr(getattr(reporter, "person", None), "household", None) if reporter else None
+    if household is None:
+        raise InvalidInput(_("\u201cAt home\u201d needs a reporter with a registered household."), field="location")
+    room = household.room
+    building = room.unit.building if room else None
+    return _Place(household.grid, building.lon if building else None, building.lat if building else None, building, room)
+
+
+def _care_groups(reporter: User | None) -> list[str]:
+    if reporter is None or reporter.person_id is None:
+        return []
+    from communitygrid.registry.models import PersonCareTag
+
+    return [str(link.tag) for link in PersonCareTag.objects.filter(person_id=reporter.person_id).select_related("tag")]
+
+
+def likely_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
+    """Open or recent cases of the same category within ~200 m in the last 72 hours."""
+    if case.lon is None or case.lat is None:
+        return []
+    dlat = DUPLICATE_RADIUS_M / 111_320
+    dlon = dlat / max(math.cos(math.radians(case.lat)), 0.01)
+    nearby = (
+        Case.objects.filter(
+            category_id=case.category_id, created_at__gte=case.created_at - DUPLICATE_WINDOW,
+            created_at__lte=case.created_at, lon__range=(case.lon - dlon, case.lon + dlon),
+            lat__range=(case.lat - dlat, case.lat + dlat),
+        )
+        .exclude(pk=case.pk)
+        .exclude(status__in=[Status.CANCELLED, Status.MERGED, Status.REJECTED])
+        .order_by("-created_at")
+    )
+    return [other for other in nearby if distance_m(case.lon, case.lat, other.lon, other.lat) <= DUPLICATE_RADIUS_M][:limit]
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((rlat2 - rlat1) / 2) ** 2 + math.cos(rlat1) * math.cos(rlat2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def _existing(submitted_by: User | None, channel: str, key: str) -> Case | None:
+    if not key:
+        return None
+    return Case.objects.filter(submitted_by=submitted_by, channel=channel, idempotency_key=key).first()
+
+
+def case_submit(*, submitted_by: User, channel: str, category_code: str, description: str,
+                lon: float | None = None, lat: float | None = None, building_id: int | None = None,
+                room_id: int | None = None, at_home: bool = False, attachments=(), idempotency_key: str = "",
+                on_behalf_of: User | None = None, caller_name: str = "", caller_phone: str = "") -> SubmitResult:
+    """Take in a case from any channel: validate, locate, classify, set deadlines, dispatch.
+
+    A repeat with the same ``idempotency_key`` (per submitter and channel) returns the first
+    case, also when both arrive at once. Bad input raises :class:`InvalidInput` naming the
+    field, before anything is written.
+    """
+    if channel not in Channel.values or channel == Channel.IMPORT:
+        raise InvalidInput(_("Unknown channel \u201c%(channel)s\u201d.") % {"channel": channel}, field="channel")
+    is_resident = submitted_by.role == Role.RESIDENT and not submitted_by.is_superuser
+    if is_resident and channel not in RESIDENT_CHANNELS:
+        raise InvalidInput(_("Residents submit through the web, the app or the call-for-help button."), field="channel")
+    if on_behalf_of is not None and is_resident:
+        raise NotAllowed(_("Only staff may submit a case on someone else's behalf."))
+    idempotency_key = (idempotency_key or "").strip()
+    if len(idempotency_key) > 100:
+        raise InvalidInput(_("The idempotency key is longer than 100 characters."), field="idempotency_key")
+    replay = _existing(submitted_by, channel, idempotency_key)
+    if replay is not None:
+        return SubmitResult(replay, created=False)
+
+    if not (category_code or "").strip():
+        raise InvalidInput(_("Category is required."), field="category")
+    category = Category.objects.filter(code=category_code.strip(), is_active=True, parent__isnull=False).first()
+    if category is None:
+        raise InvalidInput(_("Unknown category \u201c%(code)s\u201d.") % {"code": category_code}, field="category")
+    description = _required_text(description, "description", _("Description"))
+    if len(description) > DESCRIPTION_MAX:
+        raise InvalidInput(_("The description is longer than %(n)d characters.") % {"n": DESCRIPTION_MAX},
+                           field="description")
+    reporter = on_behalf_of or (submitted_by if is_resident else None)
+    place = _locate(lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
+                    reporter=reporter or submitted_by)
+    files = check_attachments(attachments)
+    tier, tier_reason = tiers.classify(category=category, description=description,
+                                       care_groups=_care_groups(reporter), channel=channel)
+    try:
+        with transaction.atomic():
+            return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
+                           description=description, place=place, files=files, tier=tier, tier_reason=tier_reason,
+                           idempotency_key=idempotency_key, caller_name=caller_name, caller_phone=caller_phone)
+    except IntegrityError:
+        replay = _existing(submitted_by, channel, idempotency_key)
+        if replay is None:
+            raise
+        return SubmitResult(replay, created=False)
+
+
+def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_reason,
+            idempotency_key, caller_name, caller_phone) -> SubmitResult:
+    now = timezone.now()
+    deadlines = tiers.deadlines_for(tier=tier, category=category, start=now)
+    case = Case(
+        category=category, tier=tier, tier_reason=tier_reason[:200], description=description, channel=channel,
+        grid=place.grid, lon=place.lon, lat=place.lat, building=place.building, room=place.room,
+        submitted_by=submitted_by, reporter=reporter, caller_name=(caller_name or "").strip()[:100],
+        caller_phone=(caller_phone or "").strip() or None, idempotency_key=idempotency_key,
+        priority=1 if tier == Tier.URGENT else 0, created_at=now, updated_at=now,
+        respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by, warn_at=deadlines.warn_at,
+        escalate_at=deadlines.respond_by,
+    )
+    case.next_check_at = case.next_check()
+    case.save(force_insert=True)
+    event = CaseEvent.objects.create(
+        case=case, at=now, actor=submitted_by, actor_role=submitted_by.role if submitted_by else "system",
+        action="submit", from_status="", to_status=Status.SUBMITTED, note=tier_reason,
+        data={"tier": tier, "channel": channel},
+    )
+    _save_attachments(case, event, files, submitted_by)
+    duplicates = likely_duplicates(case)
+    route = dispatch.route(category=category, grid=place.grid)
+    if route.found:
+        event = _transition(case, action="dispatch", actor=None, note=route.reason, now=now,
+                            changes={"assignee": route.assignee, "department": route.department},
+                            data={"duplicates": [d.pk for d in duplicates]})
+        _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+    else:
+        _notify(dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY), kind="case_handed_back", case=case,
+                event=event, grid=case.grid.name, note=route.reason)
+    return SubmitResult(case, created=True, duplicates=duplicates, route_reason=route.reason)
+
+
+# ---------------------------------------------------------------- handling
+
+def _escalate_at(case: Case, moment: dt.datetime | None) -> dt.datetime | None:
+    """Nothing is above the district: a case there is not escalated again."""
+    return moment if case.escalation_level < EscalationLevel.DISTRICT else None
+
+
+def _respond_clock_stops(case: Case, now: dt.datetime) -> dict:
+    """Once someone has taken the case, the resolve deadline governs warnings and escalation."""
+    warn_at = tiers.warn_point(case.created_at, case.resolve_by)
+    return {"escalate_at": _escalate_at(case, case.resolve_by), "warn_at": warn_at if warn_at > now else None}
+
+
+@transaction.atomic
+def case_accept(*, case: Case, actor: User, note: str = "") -> CaseEvent:
+    _require(actor, case, "handler")
+    now = timezone.now()
+    changes = {"assignee": case.assignee or actor, **_respond_clock_stops(case, now)}
+    if case.accepted_at is None:
+        changes["accepted_at"] = now
+    return _transition(case, action="accept", actor=actor, note=note, changes=changes, now=now)
+
+
+@transaction.atomic
+def case_start(*, case: Case, actor: User, note: str = "") -> CaseEvent:
+    _require(actor, case, "handler")
+    return _transition(case, action="start", actor=actor, note=note)
+
+
+@transaction.atomic
+def case_pause(*, case: Case, actor: User, reason: str) -> CaseEvent:
+    """Wait for the resident (absent, to provide something): the clock stops until resumed."""
+    _require(actor, case, "handler")
+    reason = _required_text(reason, "reason", _("Reason"))
+    now = timezone.now()
+    return _transition(case, action="pause", actor=actor, note=reason, now=now,
+                       changes={"paused_at": now, "pause_reason": reason[:200]})
+
+
+@transaction.atomic
+def case_resume(*, case: Case, actor: User, note: str = "") -> CaseEvent:
+    """Deadlines move later by exactly the time the case waited."""
+    _require(actor, case, "handler", "supervisor")
+    now = timezone.now()
+    paused = now - (case.paused_at or now)
+    changes = {"paused_at": None, "pause_reason": "", "paused_seconds": case.paused_seconds + int(paused.total_seconds())}
+    for name in ("respond_by", "resolve_by", "warn_at", "escalate_at"):
+        value = getattr(case, name)
+        changes[name] = value + paused if value else None
+    return _transition(case, action="resume", actor=actor, note=note, changes=changes, now=now,
+                       data={"paused_seconds": int(paused.total_seconds())})
+
+
+@transaction.atomic
+def case_resolve(*, case: Case, actor: User, note: str, attachments=()) -> CaseEvent:
+    _require(actor, case, "handler")
+    note = _required_text(note, "note", _("What was done"))
+    files = check_attachments(attachments)
+    if case.tasks.filter(state=CaseTask.State.OPEN).exists():
+        raise TransitionNotAllowed(_("Case #%(id)s still has open joint-handling tasks.") % {"id": case.pk})
+    now = timezone.now()
+    changes = {"resolved_at": now, "warn_at": None, "escalate_at": None, "verdict_due_at": now + VERDICT_WINDOW}
+    if case.tier == Tier.URGENT:
+        changes["follow_up_at"] = now + FOLLOW_UP_AFTER
+    event = _transition(case, action="resolve", actor=actor, note=note, changes=changes, attachments=files, now=now)
+    if case.reporter_id:
+        _notify([case.reporter], kind="case_resolved", case=case, event=event, note=note)
+    return event
+
+
+def _reopen_changes(case: Case, now: dt.datetime) -> dict:
+    deadlines = tiers.deadlines_for(tier=case.tier, category=case.category, start=now)
+    return {
+        "priority": case.priority + 1, "reopen_count": case.reopen_count + 1, "resolved_at": None, "closed_at": None,
+        "verdict": "", "verdict_due_at": None, "respond_by": deadlines.respond_by, "resolve_by": deadlines.resolve_by,
+        "warn_at": deadlines.warn_at, "escalate_at": _escalate_at(case, deadlines.respond_by), "follow_up_at": None,
+    }
+
+
+def _after_reopen(case: Case, event: CaseEvent, note: str) -> None:
+    _notify(_handlers(case), kind="case_reopened", case=case, event=event, priority=case.priority, note=note)
+
+
+@transaction.atomic
+def case_reopen(*, case: Case, actor: User, reason: str) -> CaseEvent:
+    """Back to the same unit, one priority higher, with fresh deadlines."""
+    _require(actor, case, "supervisor")
+    reason = _required_text(reason, "reason", _("Reason"))
+    now = timezone.now()
+    event = _transition(case, action="reopen", actor=actor, note=reason, changes=_reopen_changes(case, now), now=now)
+    _after_reopen(case, event, reason)
+    return event
+
+
+@transaction.atomic
+def case_close(*, case: Case, actor: User, note: str = "") -> CaseEvent:
+    """Staff close a resolved case (e.g. the resident confirmed by phone)."""
+    _require(actor, case, "supervisor")
+    now = timezone.now()
+    return _transition(case, action="close", actor=actor, note=note, now=now,
+                       changes={"closed_at": now, "verdict_due_at": None, "verdict": Verdict.CONFIRMED})
+
+
+@transaction.atomic
+def case_rate(*, case: Case, actor: User, solved: bool, rating: int, comment: str = "") -> CaseEvent:
+    """The resident's verdict: confirmed and rated 3–5 closes; "not solved" or 1–2 reopens."""
+    _require(actor, case, "reporter")
+    if not isinstance(rating, int) or isinstance(rating, bool) or not 1 <= rating <= 5:
+        raise InvalidInput(_("Rating must be a whole number from 1 to 5."), field="rating")
+    comment = (comment or "").strip()[:2000]
+    now = timezone.now()
+    rated = {"rating": rating, "rating_comment": comment}
+    if solved and rating >= 3:
+        return _transition(case, action="confirm", actor=actor, note=comment, now=now, data={"rating": rating},
+                           changes={**rated, "closed_at": now, "verdict_due_at": None, "verdict": Verdict.CONFIRMED})
+    changes = {**_reopen_changes(case, now), **rated, "verdict": Verdict.DISPUTED}
+    event = _transition(case, action="dispute", actor=actor, note=comment, changes=changes, now=now,
+                        data={"rating": rating, "solved": bool(solved)})
+    _after_reopen(case, event, comment)
+    return event
+
+
+@transaction.atomic
+def case_reject(*, case: Case, actor: User, reason: str, redirect: str) -> CaseEvent:
+    """Not ours to handle: say why and where to turn instead."""
+    _require(actor, case, "handler", "supervisor")
+    reason = _required_text(reason, "reason", _("Reason"))
+    redirect = _required_text(redirect, "redirect", _("Where to turn instead"))
+    now = timezone.now()
+    event = _transition(case, action="reject", actor=actor, note=reason, now=now, data={"redirect": redirect},
+                        changes={"rejection_reason": reason, "redirect_to": redirect[:200], "closed_at": now,
+                                 "warn_at": None, "escalate_at": None})
+    if case.reporter_id:
+        _notify([case.reporter], kind="case_rejected", case=case, event=event, note=reason, redirect=redirect)
+    return event
+
+
+@transaction.atomic
+def case_cancel(*, case: Case, actor: User, reason: str) -> CaseEvent:
+    _require(actor, case, "reporter", "supervisor")
+    reason = _required_text(reason, "reason", _("Reason"))
+    now = timezone.now()
+    return _transition(case, action="cancel", actor=actor, note=reason, now=now,
+                       changes={"closed_at": now, "warn_at": None, "escalate_at": None, "paused_at": None})
+
+
+@transaction.atomic
+def case_merge(*, case: Case, actor: User, into: Case, note: str = "") -> CaseEvent:
+    """Link a duplicate to the case that is handled instead of it."""
+    _require(actor, case, "handler", "supervisor")
+    if into.pk == case.pk:
+        raise InvalidInput(_("A case cannot be merged into itself."), field="into")
+    if into.status in (Status.MERGED, Status.CANCELLED, Status.REJECTED):
+        raise InvalidInput(_("Case #%(id)s is %(status)s and cannot take duplicates.")
+                           % {"id": into.pk, "status": into.get_status_display()}, field="into")
+    now = timezone.now()
+    return _transition(case, action="merge", actor=actor, note=note, now=now, data={"into": into.pk},
+                       changes={"duplicate_of": into, "closed_at": now, "warn_at": None, "escalate_at": None,
+                                "paused_at": None})
+
+
+def _check_assignee(user: User, case: Case) -> None:
+    fits = (user.is_active and (
+        (user.role == Role.GRID_WORKER and any(case.grid.path.startswith(p) for p in scope_paths(user)))
+        or (user.role == Role.DEPARTMENT_STAFF and user.department_id is not None)))
+    if not fits:
+        raise InvalidInput(_("%(user)s cannot handle cases of grid %(grid)s.") % {"user": user, "grid": case.grid.name},
+                           field="assignee")
+
+
+@transaction.atomic
+def case_redispatch(*, case: Case, actor: User, assignee: User | None = None, department: Department | None = None,
+                    note: str = "") -> CaseEvent:
+    """Staff above the grid give the case to someone else (named, or chosen by routing)."""
+    _require(actor, case, "supervisor")
+    if assignee is not None:
+        _check_assignee(assignee, case)
+        department = assignee.department if assignee.role == Role.DEPARTMENT_STAFF else department
+        reason = _("Chosen by %(actor)s.") % {"actor": actor}
+    elif department is not None:
+        staff = User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True)
+        assignee, _count = dispatch.least_loaded(staff, cap=dispatch.workload_cap())
+        reason = _("Sent to %(department)s by %(actor)s.") % {"department": department.name, "actor": actor}
+    else:
+        route = dispatch.route(category=case.category, grid=case.grid,
+                               exclude=(case.assignee_id,) if case.assignee_id else ())
+        if not route.found:
+            raise InvalidInput(route.reason, field="assignee")
+        assignee, department, reason = route.assignee, route.department, route.reason
+    event = _transition(case, action="redispatch", actor=actor, note=" ".join(filter(None, [note, reason])),
+                        changes={"assignee": assignee, "department": department})
+    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+    return event
+
+
+@transaction.atomic
+def case_hand_back(*, case: Case, actor: User, reason: str) -> CaseEvent:
+    """The assignee cannot take it: back to the community's dispatch queue, with the reason."""
+    _require(actor, case, "handler")
+    reason = _required_text(reason, "reason", _("Reason"))
+    event = _transition(case, action="hand_back", actor=actor, note=reason,
+                        changes={"assignee": None, "department": None}, data={"from_assignee": case.assignee_id})
+    staff = dispatch.level_staff(case.grid, EscalationLevel.GRID) + dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)
+    _notify(staff, kind="case_handed_back", case=case, event=event, grid=case.grid.name, note=reason)
+    return event
+
+
+@transaction.atomic
+def case_request_help(*, case: Case, actor: User, note: str) -> CaseEvent:
+    _require(actor, case, "handler")
+    note = _required_text(note, "note", _("What help is needed"))
+    event = _transition(case, action="request_help", actor=actor, note=note)
+    staff = dispatch.level_staff(case.grid, EscalationLevel.GRID) + dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)
+    _notify(staff, kind="case_help", case=case, event=event, note=note)
+    return event
+
+
+@transaction.atomic
+def case_transfer_to_department(*, case: Case, actor: User, department: Department, note: str = "") -> CaseEvent:
+    _require(actor, case, "handler", "supervisor")
+    if department is None or not department.is_active:
+        raise InvalidInput(_("Choose an active department."), field="department")
+    staff = User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True)
+    assignee, _count = dispatch.least_loaded(staff, cap=dispatch.workload_cap())
+    event = _transition(case, action="transfer_to_department", actor=actor, note=note,
+                        changes={"assignee": assignee, "department": department},
+                        data={"department": department.pk})
+    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+    return event
+
+
+def _escalation(case: Case, *, actor: User | None, reason: str, now: dt.datetime, changes: dict,
+                guard: dict | None = None) -> CaseEvent:
+    level = case.escalation_level + 1
+    event = _transition(case, action="escalate", actor=actor, note=reason, now=now, guard=guard,
+                        changes={"escalation_level": level, **changes}, data={"level": level})
+    _notify(dispatch.level_staff(case.grid, level), kind="case_escalated", case=case, event=event,
+            grid=case.grid.name, level=EscalationLevel(level).label, reason=reason)
+    return event
+
+
+@transaction.atomic
+def case_escalate(*, case: Case, actor: User, reason: str) -> CaseEvent:
+    """"Beyond my powers": the handler (or a supervisor) sends the case one level up."""
+    _require(actor, case, "handler", "supervisor")
+    reason = _required_text(reason, "reason", _("Reason"))
+    if case.escalation_level >= EscalationLevel.DISTRICT:
+        raise InvalidInput(_("Case #%(id)s is already at the district level.") % {"id": case.pk}, field="action")
+    changes = {"escalate_at": None} if case.escalation_level + 1 >= EscalationLevel.DISTRICT else {}
+    return _escalation(case, actor=actor, reason=reason, now=timezone.now(), changes=changes)
+
+
+@transaction.atomic
+def case_supervise(*, case: Case, actor: User, note: str) -> CaseEvent:
+    """督办: a supervisor puts the case under watch, raising its priority and telling the handler."""
+    _require(actor, case, "supervisor")
+    note = _required_text(note, "note", _("Instruction"))
+    event = _transition(case, action="supervise", actor=actor, note=note,
+                        changes={"supervised": True, "priority": case.priority + 1})
+    _notify(_handlers(case), kind="case_supervised", case=case, event=event, note=note)
+    return event
+
+
+@transaction.atomic
+def case_take_over(*, case: Case, actor: User, note: str = "") -> CaseEvent:
+    _require(actor, case, "supervisor")
+    now = timezone.now()
+    changes = {"assignee": actor, "department": None, **_respond_clock_stops(case, now)}
+    if case.accepted_at is None:
+        changes["accepted_at"] = now
+    return _transition(case, action="take_over", actor=actor, note=note, changes=changes, now=now)
+
+
+# ---------------------------------------------------------------- joint handling (联动)
+
+@transaction.atomic
+def case_task_add(*, case: Case, actor: User, description: str, department: Department | None = None,
+                  assignee: User | None = None, due_at: dt.datetime | None = None) -> CaseTask:
+    """The lead unit asks a co-handler (a department or a person) for its part, with a deadline."""
+    _require(actor, case, "handler", "supervisor")
+    description = _required_text(description, "description", _("What to do"))
+    if department is None and assignee is None:
+        raise InvalidInput(_("Name a department or a person for the task."), field="department")
+    if department is not None and not department.is_active:
+        raise InvalidInput(_("Choose an active department."), field="department")
+    now = timezone.now()
+    due_at = due_at or case.resolve_by
+    if due_at is None or due_at <= now:
+        raise InvalidInput(_("The task's deadline must be in the future."), field="due_at")
+    task = CaseTask.objects.create(case=case, department=department, assignee=assignee, description=description,
+                                   due_at=due_at, created_by=actor, created_at=now)
+    event = _transition(case, action="add_task", actor=actor, note=description, now=now, data={"task": task.pk})
+    recipients = [assignee] if assignee else list(
+        User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True))
+    _notify(recipients, kind="case_task", case=case, event=event, due=_local(due_at), note=description)
+    return task
+
+
+def _is_task_handler(actor: User, task: CaseTask) -> bool:
+    return actor.is_system_admin or task.assignee_id == actor.pk or bool(
+        task.department_id and actor.role == Role.DEPARTMENT_STAFF and actor.department_id == task.department_id)
+
+
+@transaction.atomic
+def case_task_complete(*, task: CaseTask, actor: User, result: str) -> CaseTask:
+    case = task.case
+    if not (_is_task_handler(actor, task) or _is_handler(actor, case)):
+        raise NotAllowed(_("You may not do this on case #%(id)s.") % {"id": case.pk})
+    result = _required_text(result, "result", _("Result"))
+    now = timezone.now()
+    if CaseTask.objects.filter(pk=task.pk, state=CaseTask.State.OPEN).update(
+            state=CaseTask.State.DONE, result=result, done_at=now) != 1:
+        raise TransitionNotAllowed(_("This task is no longer open."))
+    task.refresh_from_db()
+    event = _transition(case, action="complete_task", actor=actor, note=result, now=now, data={"task": task.pk})
+    _notify(_handlers(case), kind="case_task_done", case=case, event=event, note=result)
+    return task
+
+
+# ---------------------------------------------------------------- the sweep's transitions (system actor)
+
+def case_warn_due(*, case: Case, now: dt.datetime) -> CaseEvent:
+    """80 % of the time is gone: tell whoever must act, once (the guard on ``warn_at``)."""
+    due = case.respond_by if case.status in AWAITING_RESPONSE else case.resolve_by
+    event = _transition(case, action="warn", actor=None, now=now, guard={"warn_at": case.warn_at},
+                        changes={"warn_at": None}, data={"due": due.isoformat() if due else None})
+    recipients = _handlers(case) or dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)
+    _notify(recipients, kind="case_warning", case=case, event=event, due=_local(due))
+    return event
+
+
+def case_escalate_overdue(*, case: Case, now: dt.datetime) -> CaseEvent:
+    """A deadline passed: one level up, and the next level gets one respond window of its own."""
+    which = _("no one responded by %(at)s") if case.status in AWAITING_RESPONSE else _("not resolved by %(at)s")
+    due = case.respond_by if case.status in AWAITING_RESPONSE else case.resolve_by
+    reason = which % {"at": _local(due)}
+    level = case.escalation_level + 1
+    again = tiers.escalation_step(case.tier, now) if level < EscalationLevel.DISTRICT else None
+    return _escalation(case, actor=None, reason=reason, now=now, guard={"escalate_at": case.escalate_at},
+                       changes={"escalate_at": again, "warn_at": None})
+
+
+def case_close_by_default(*, case: Case, now: dt.datetime) -> CaseEvent:
+    """No verdict within 7 days of resolution: closed as "confirmed by default"."""
+    return _transition(case, action="close", actor=None, now=now, guard={"verdict_due_at": case.verdict_due_at},
+                       note=_("No answer from the resident within 7 days: confirmed by default."),
+                       changes={"closed_at": now, "verdict_due_at": None, "verdict": Verdict.DEFAULT})
+
+
+def case_follow_up(*, case: Case, now: dt.datetime) -> CaseEvent:
+    """A day after an urgent case is resolved, someone checks on the resident."""
+    event = _transition(case, action="follow_up", actor=None, now=now, guard={"follow_up_at": case.follow_up_at},
+                        changes={"follow_up_at": None})
+    recipients = _handlers(case) or dispatch.level_staff(case.grid, EscalationLevel.GRID)
+    _notify(recipients, kind="case_follow_up", case=case, event=event)
+    return event

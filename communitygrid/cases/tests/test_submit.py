@@ -1,0 +1,169 @@
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import connection
+
+from communitygrid.cases.errors import InvalidInput, NotAllowed
+from communitygrid.cases.models import Attachment, Case, CaseEvent, Status, Tier
+from communitygrid.cases.tests.conftest import POINT, png
+from communitygrid.registry.models import CareTag, PersonCareTag
+
+
+def notifications_for(user):
+    from communitygrid.notifications.models import Notification
+
+    return Notification.objects.filter(recipient=user)
+
+
+def test_a_submitted_case_is_located_classified_given_deadlines_and_dispatched(people, submit):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc), tick=False):
+        result = submit()
+    case = result.case
+    assert result.created
+    assert case.grid == people.grid
+    assert case.reporter == people.resident
+    assert case.tier == Tier.GENERAL
+    # General: respond within 24 working hours; Monday 10:00 Shanghai → Tuesday 10:00.
+    assert case.respond_by == dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.timezone.utc)
+    assert case.warn_at == case.created_at + (case.respond_by - case.created_at) * 0.8
+    assert case.escalate_at == case.respond_by
+    assert case.next_check_at == case.warn_at
+    assert case.status == Status.ASSIGNED
+    assert case.assignee in (people.worker, people.worker2)
+    actions = list(CaseEvent.objects.filter(case=case).values_list("action", "from_status", "to_status"))
+    assert actions == [("submit", "", "submitted"), ("dispatch", "submitted", "assigned")]
+    dispatch_note = CaseEvent.objects.get(case=case, action="dispatch").note
+    assert "fewest open cases" in dispatch_note or "最少" in dispatch_note
+    assert notifications_for(case.assignee).filter(kind="case_assigned").exists()
+
+
+def test_dispatch_prefers_the_least_loaded_worker_and_respects_the_cap(people, submit, settings):
+    first = submit().case
+    second = submit(description="另一件事").case
+    assert {first.assignee, second.assignee} == {people.worker, people.worker2}
+    settings.CASE_WORKLOAD_CAP = 1
+    third = submit(description="第三件事").case
+    assert third.status == Status.SUBMITTED and third.assignee is None
+    # The community is told there is nobody to take it.
+    assert notifications_for(people.community).filter(case_id=third.pk, kind="case_handed_back").exists()
+
+
+def test_department_categories_go_to_the_department_covering_the_grid(people, submit):
+    result = submit(category_code="assist_temporary", description="家里困难需要临时救助")
+    assert result.case.department == people.department
+    assert result.case.assignee == people.dept_staff
+    assert result.case.status == Status.ASSIGNED
+
+
+def test_department_category_without_a_department_falls_back_to_the_grid_worker(people, submit):
+    case = submit(category_code="repair_leak", description="楼上漏水").case
+    assert case.department is None and case.assignee in (people.worker, people.worker2)
+    note = case.events.get(action="dispatch").note
+    assert "No active department" in note or "没有" in note
+
+
+@pytest.mark.parametrize("text", ["厨房着火了", "闻到燃气味", "楼道漏电", "老人晕倒了", "There is a FIRE", "smell of gas"])
+def test_danger_words_make_a_case_urgent(submit, text):
+    case = submit(description=text).case
+    assert case.tier == Tier.URGENT
+    assert case.respond_by - case.created_at == dt.timedelta(minutes=30)
+
+
+def test_danger_words_in_english_match_whole_words_only(submit):
+    assert submit(description="gastric trouble, need a doctor visit").case.tier == Tier.GENERAL
+
+
+def test_a_reporter_in_a_special_care_group_raises_the_tier_one_step(people, submit):
+    tag = CareTag.objects.create(code="alone_test", name="独居老人", name_en="Living alone")
+    PersonCareTag.objects.create(person=people.resident.person, tag=tag)
+    assert submit().case.tier == Tier.URGENT
+    assert submit(category_code="dispute_neighbour", description="邻居吵架").case.tier == Tier.GENERAL
+
+
+def test_one_tap_calls_are_urgent(submit):
+    assert submit(channel="one_tap", category_code="elderly_help", description="求助").case.tier == Tier.URGENT
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"category_code": ""}, "category"),
+    ({"category_code": "no_such_thing"}, "category"),
+    ({"category_code": "elderly"}, "category"),  # a group, not a leaf
+    ({"description": "   "}, "description"),
+    ({"lon": 121.5, "lat": 31.2}, "location"),
+    ({"lon": None, "lat": None}, "location"),
+    ({"lon": "east", "lat": 30.0}, "location"),
+    ({"building_id": 1}, "location"),  # two locations at once
+    ({"channel": "hotline"}, "channel"),  # residents do not use the hotline channel
+    ({"channel": "carrier-pigeon"}, "channel"),
+    ({"attachments": [png(size=11 * 1024 * 1024)]}, "attachments"),
+    ({"attachments": [png(name="evil.png").__class__("evil.png", b"MZ\x90\x00binary", content_type="image/png")]},
+     "attachments"),
+    ({"attachments": [png() for _ in range(10)]}, "attachments"),
+])
+def test_bad_input_names_the_field_and_writes_nothing(submit, overrides, field):
+    with pytest.raises(InvalidInput) as caught:
+        submit(**overrides)
+    assert caught.value.field == field
+    assert caught.value.message
+    assert not Case.objects.exists() and not CaseEvent.objects.exists() and not Attachment.objects.exists()
+
+
+def test_attachments_are_stored_with_the_submit_event(submit):
+    case = submit(attachments=[png()]).case
+    attachment = Attachment.objects.get(case=case)
+    assert attachment.content_type == "image/png"
+    assert attachment.event.action == "submit"
+
+
+def test_a_retried_submission_returns_the_same_case(submit):
+    first = submit(idempotency_key="abc-1")
+    again = submit(idempotency_key="abc-1", description="different text, same key")
+    assert again.case.pk == first.case.pk and not again.created
+    assert Case.objects.count() == 1
+    assert submit(idempotency_key="abc-2").case.pk != first.case.pk
+
+
+def test_staff_submit_on_behalf_of_a_resident_or_a_hotline_caller(people, submit):
+    for_resident = submit(user=people.worker, channel="hotline", on_behalf_of=people.resident).case
+    assert for_resident.reporter == people.resident and for_resident.submitted_by == people.worker
+    caller = submit(user=people.community, channel="hotline", caller_name="王先生", caller_phone="13912345678").case
+    caller.refresh_from_db()
+    assert caller.reporter is None
+    assert str(caller.caller_phone) == "139****5678"
+    assert caller.caller_phone.reveal() == "13912345678"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT caller_phone FROM cases_case WHERE id = %s", [caller.pk])
+        assert "13912345678" not in cursor.fetchone()[0]
+
+
+def test_residents_cannot_submit_for_someone_else(people, submit):
+    with pytest.raises(NotAllowed):
+        submit(on_behalf_of=people.worker)
+
+
+def test_location_from_a_building_or_the_reporters_home(people, submit):
+    household = people.resident.person.household
+    building = household.room.unit.building
+    at_building = submit(building_id=building.pk, lon=None, lat=None).case
+    assert at_building.grid == building.grid and at_building.building == building
+    at_home = submit(at_home=True, lon=None, lat=None).case
+    assert at_home.grid == household.grid and at_home.room == household.room
+
+
+def test_likely_duplicates_are_returned_to_the_submitter(submit):
+    first = submit(**POINT).case
+    near = submit(lon=POINT["lon"] + 0.001, lat=POINT["lat"])  # ~96 m east
+    far = submit(lon=POINT["lon"] + 0.004, lat=POINT["lat"])  # ~385 m east
+    other_category = submit(category_code="env_sorting", description="垃圾分类")
+    assert [d.pk for d in near.duplicates] == [first.pk]
+    # 385 m from the first, 290 m from the second: neither is near enough.
+    assert far.duplicates == []
+    assert other_category.duplicates == []
+
+
+def test_old_cases_are_not_duplicates(submit):
+    with time_machine.travel(dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc), tick=False):
+        submit()
+    with time_machine.travel(dt.datetime(2026, 3, 5, 3, 0, tzinfo=dt.timezone.utc), tick=False):
+        assert submit().duplicates == []
