@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 SUBJECT_MAX = Notification._meta.get_field("subject").max_length
 KIND_MAX = Notification._meta.get_field("kind").max_length
-# Room left in the unique column for "|<channel>|<target>".
+# Room left in the unique column for "|<recipient>|<channel>|<target>".
 DEDUPE_KEY_MAX = 120
 # Kept of an exception's text in last_error.
 ERROR_MAX = 2000
@@ -40,8 +40,9 @@ def notification_enqueue(
 
     Written in the caller's transaction: if the caller rolls back (the case write failed),
     no notification exists. In-app rows are delivered by being written. With ``dedupe_key``,
-    a repeat returns the rows already queued under that key and writes nothing new for them
-    (e.g. "case:17:warn80" so a sweep that runs twice warns once).
+    a repeat for the same recipient returns the rows already queued under that key and writes
+    nothing new for them (e.g. "case:17:warn80" so a sweep that runs twice warns once); the
+    same key for another recipient is another message.
     """
     if not kind or len(kind) > KIND_MAX:
         raise ValueError(f"kind must be 1–{KIND_MAX} characters, got {kind!r}")
@@ -68,7 +69,7 @@ def notification_enqueue(
                     sent_at=now if channel.immediate else None,
                     next_attempt_at=now,
                     created_at=now,
-                    dedupe_key=f"{dedupe_key}|{channel.name}|{target.key}"[:200] if dedupe_key else None,
+                    dedupe_key=f"{dedupe_key}|{recipient.pk}|{channel.name}|{target.key}"[:200] if dedupe_key else None,
                 )
                 rows.append(_insert_once(row))
     return rows

@@ -91,6 +91,15 @@ def test_same_dedupe_key_twice_writes_once_and_returns_the_first_rows():
     assert {row.subject for row in again} == {"Case 17 assigned to you"}
 
 
+def test_same_dedupe_key_for_two_recipients_reaches_both():
+    first, second = make_user("department_staff"), make_user("department_staff")
+
+    enqueue(first, dedupe_key="case:17:event:5")
+    enqueue(second, dedupe_key="case:17:event:5")
+
+    assert sorted(Notification.objects.values_list("recipient_id", flat=True)) == sorted([first.pk, second.pk])
+
+
 def test_different_dedupe_keys_are_separate_messages():
     user = make_user("grid_worker")
 
