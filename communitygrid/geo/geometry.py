@@ -15,8 +15,9 @@ from shapely.geometry.base import BaseGeometry
 from django.utils.translation import gettext as _
 
 POLYGONAL_TYPES = ("Polygon", "MultiPolygon")
-# A repair that leaves less than about one square metre has destroyed the shape, not fixed it.
-MIN_REPAIRED_AREA_M2 = 1.0
+# Less than about a square metre is digitising noise, not an area: a repair that leaves less has
+# destroyed the shape, and a gap or overlap that small is not worth reporting.
+MIN_AREA_M2 = 1.0
 
 
 def bounds_of(geometry: dict) -> tuple[float, float, float, float]:
@@ -130,12 +131,12 @@ def check_geometry(geometry: Any, *, crs: str = "wgs84") -> CheckedGeometry:
         geometry = gcj02_geometry_to_wgs84(geometry)
     geom = shape(geometry)
     if geom.is_valid:
-        if area_m2(geom) < MIN_REPAIRED_AREA_M2:
+        if area_m2(geom) < MIN_AREA_M2:
             return CheckedGeometry(problems=[_("the polygon has no area")])
         return CheckedGeometry(geometry=geom)
     reason = shapely.is_valid_reason(geom)
     repaired = _polygonal_part(shapely.make_valid(geom))
-    if repaired is None or repaired.is_empty or area_m2(repaired) < MIN_REPAIRED_AREA_M2:
+    if repaired is None or repaired.is_empty or area_m2(repaired) < MIN_AREA_M2:
         return CheckedGeometry(
             problems=[_("the polygon is invalid (%(reason)s) and cannot be repaired into an area") % {"reason": reason}]
         )
