@@ -1,0 +1,5 @@
+"""Periodic jobs of this app, as ``(callable, every_seconds)``; see communitygrid/core/scheduler.py."""
+from communitygrid.cases.tasks import sweep
+
+# Urgent cases must be answered within 30 minutes: a minute's lag in warning is acceptable.
+PERIODIC = [(sweep, 60)]
