@@ -76,6 +76,32 @@ def node_create(*, code: str, name: str, level: str, parent: Node | None = None,
     return node
 
 
+def parent_problems(*, level: str, parent: Node | None) -> list[str]:
+    """Why ``parent`` cannot hold a node of ``level``."""
+    if parent is None:
+        return [] if level == Level.CITY else [_("a %(level)s needs a parent") % {"level": Level(level).label}]
+    # A descendant is always deeper, so the depth rule also stops a node moving under its own subtree.
+    problem = _parent_problem(parent, level)
+    return [problem] if problem else []
+
+
+@transaction.atomic
+def node_update(*, node: Node, name: str, parent: Node | None, actor=None) -> Node:
+    """Rename a node or move it (with its subtree) under another parent; boundaries change only by redraw."""
+    problems = [Problem(m) for m in parent_problems(level=node.level, parent=parent)]
+    if not name or not name.strip():
+        problems.append(Problem(_("the name is missing")))
+    if problems:
+        raise GeoInputError(problems)
+    node.name = name.strip()
+    node.save(update_fields=["name"])
+    if (parent.pk if parent else None) != node.parent_id:
+        _move_subtree(node, parent)
+        MapVersion.bump()
+        node.refresh_from_db()
+    return node
+
+
 def _set_bounds(node: Node) -> None:
     if node.geometry:
         node.min_lon, node.min_lat, node.max_lon, node.max_lat = bounds_of(node.geometry)
@@ -414,8 +440,8 @@ def _reparent_children(retired: list[Node], successors: list[Node]) -> list[str]
     return moved
 
 
-def _move_subtree(node: Node, parent: Node) -> None:
-    old_prefix, new_prefix = node.path, f"{parent.path}{node.pk}/"
+def _move_subtree(node: Node, parent: Node | None) -> None:
+    old_prefix, new_prefix = node.path, f"{parent.path if parent else '/'}{node.pk}/"
     Node.objects.filter(pk=node.pk).update(parent=parent)
     subtree = list(Node.objects.filter(path__startswith=old_prefix))
     for descendant in subtree:
