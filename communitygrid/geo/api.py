@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 
 from communitygrid.geo.geometry import gcj02_to_wgs84
 from communitygrid.geo.models import Level, Node
-from communitygrid.geo.selectors import coverage_report, locate_path, node_by_code, nodes_list, overlays
+from communitygrid.geo.selectors import CoverageReport, coverage_report, locate_path, node_by_code, nodes_list, overlays
 
 router = Router(tags=["geo"])
 
@@ -59,38 +59,6 @@ class NodeOut(Schema):
         return [node.min_lon, node.min_lat, node.max_lon, node.max_lat] if node.min_lon is not None else None
 
 
-class ChildCoverageOut(Schema):
-    code: str
-    name: str
-    level: str
-    kind: str
-    area_m2: float
-    households: int
-    household_status: Literal["below", "within", "above"] | None
-    workers: int
-    households_per_worker: float | None
-    worker_status: Literal["no_worker", "within", "above_norm", "overload"] | None
-
-
-class OverlapOut(Schema):
-    first: str
-    second: str
-    area_m2: float
-    geometry: dict
-
-
-class CoverageOut(Schema):
-    code: str
-    name: str
-    level: str
-    area_m2: float
-    gap_area_m2: float
-    gap: dict | None
-    overlaps: list[OverlapOut]
-    children: list[ChildCoverageOut]
-    norms: dict[str, int]
-
-
 class LocateQuery(Schema):
     lon: float = Query(..., ge=-180, le=180, description="longitude")
     lat: float = Query(..., ge=-90, le=90, description="latitude")
@@ -126,7 +94,7 @@ def get_node(request, code: str):
     return _node_or_404(code)
 
 
-@router.get("/coverage/{code}", response={200: CoverageOut, 403: ErrorOut, 404: ErrorOut},
+@router.get("/coverage/{code}", response={200: CoverageReport, 403: ErrorOut, 404: ErrorOut},
             summary="Gaps, overlaps and workload of a node's children (within your area)")
 def get_coverage(request, code: str):
     node = _node_or_404(code)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
 
 import shapely
 from django.conf import settings
@@ -87,12 +88,12 @@ class ChildCoverage:
     kind: str
     area_m2: float
     households: int
-    # Only comprehensive grids carry the 300–500 household norm: "below", "within", "above".
-    household_status: str | None
+    # Only comprehensive grids carry the 300–500 household norm.
+    household_status: Literal["below", "within", "above"] | None
     workers: int
     households_per_worker: float | None
-    # "no_worker", "within" (≤ norm), "above_norm", "overload" (≥ overload ratio); None without households.
-    worker_status: str | None
+    # "within" is at most the norm, "overload" from the overload ratio on; None without households.
+    worker_status: Literal["no_worker", "within", "above_norm", "overload"] | None
 
 
 @dataclass
@@ -113,7 +114,7 @@ class CoverageReport:
     gap: dict | None  # GeoJSON of the parent's area no active child covers
     overlaps: list[Overlap]
     children: list[ChildCoverage]
-    norms: dict = field(default_factory=dict)
+    norms: dict[str, int] = field(default_factory=dict)
 
 
 def in_scope(*, user, node: Node) -> bool:
