@@ -84,14 +84,14 @@ def test_a_retired_node_cannot_be_bound(city):
     grid = city.grids[0]
     grid.status = NodeStatus.RETIRED
     grid.save()
-    with pytest.raises(ValidationError) as caught:
+    with translation_en(), pytest.raises(ValidationError) as caught:
         create(scope_codes=[grid.code])
     assert "retired" in " ".join(errors_of(caught)["scope_codes"])
 
 
 def test_usernames_are_unique_whatever_the_case(city):
     create(username="Wang", scope_codes=["S0C0G0"])
-    with pytest.raises(ValidationError) as caught:
+    with translation_en(), pytest.raises(ValidationError) as caught:
         create(username="wang", scope_codes=["S0C0G0"])
     assert "already taken" in " ".join(errors_of(caught)["username"])
 

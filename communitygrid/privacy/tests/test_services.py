@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import translation
 
 from communitygrid.accounts.models import Role
 from communitygrid.privacy import services
@@ -7,6 +8,13 @@ from communitygrid.privacy.models import AccessLog
 from communitygrid.registry.models import Household, Person
 
 pytestmark = pytest.mark.usefixtures("scoped_registry")
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # Messages are matched in English; their zh-Hans versions are checked by the catalogue tests.
+    with translation.override("en"):
+        yield
 
 PURPOSE = "入户走访核实联系方式"
 
