@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpResponseRedirect, JsonResponse
@@ -6,7 +7,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
 from django.views.decorators.http import require_POST
 
-from django.conf import settings
+from communitygrid.accounts.models import AREA_STAFF_ROLES, Role
+from communitygrid.core import selectors
 
 
 def _safe_next(request, fallback="/"):
@@ -18,7 +20,20 @@ def _safe_next(request, fallback="/"):
 
 @login_required
 def home(request):
-    return render(request, "core/home.html", {})
+    """Each role's start page: what their scope holds, in figures (details come from the apps)."""
+    user = request.user
+    context = {"norm_min": settings.GRID_HOUSEHOLDS_MIN, "norm_max": settings.GRID_HOUSEHOLDS_MAX,
+               "worker_overload": settings.WORKER_HOUSEHOLDS_OVERLOAD}
+    if user.is_system_admin:
+        template, context["overview"] = "core/home_admin.html", selectors.system_overview(user=user)
+    elif user.role == Role.RESIDENT:
+        template, context["summary"] = "core/home_resident.html", selectors.resident_summary(user=user)
+    elif user.role == Role.DEPARTMENT_STAFF:
+        template, context["department"] = "core/home_department.html", selectors.department_summary(user=user)
+    else:  # area staff, and leaders (who get the same figures without links to people)
+        template, context["area"] = "core/home_area.html", selectors.area_overview(user=user)
+        context["links_to_people"] = user.role in AREA_STAFF_ROLES
+    return render(request, template, context)
 
 
 def healthz(request):

@@ -1,0 +1,77 @@
+"""Every app's Simplified Chinese catalogue is complete: no empty and no fuzzy translation."""
+import ast
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2]
+CATALOGUES = sorted(PACKAGE.glob("*/locale/zh_Hans/LC_MESSAGES/django.po"))
+
+
+def entries(text: str):
+    """Yield (line, flags, msgid, [msgstr…]) for each entry of a .po file; obsolete ones are skipped.
+
+    Entries are separated by blank lines, as gettext and makemessages write them."""
+    line_no = 0
+    for block in text.split("\n\n"):
+        start = line_no + 1
+        line_no += block.count("\n") + 2
+        flags: set[str] = set()
+        fields: dict[str, str] = {}
+        field = None
+        for line in block.strip().splitlines():
+            line = line.strip()
+            if line.startswith("#,"):
+                flags |= {flag.strip() for flag in line[2:].split(",")}
+            elif line.startswith("#"):
+                continue
+            elif line.startswith('"'):
+                fields[field] += ast.literal_eval(line)
+            else:
+                field, _, rest = line.partition(" ")
+                fields[field] = ast.literal_eval(rest)
+        if "msgid" in fields:
+            yield start, flags, fields["msgid"], [v for k, v in fields.items() if k.startswith("msgstr")]
+
+
+def problems(path: Path) -> list[str]:
+    found = []
+    for line, flags, msgid, msgstrs in entries(path.read_text(encoding="utf-8")):
+        if "fuzzy" in flags:  # a fuzzy header too: msgfmt would then drop the charset
+            found.append(f"{path}:{line}: fuzzy: {msgid[:60]!r}")
+        elif msgid and (not msgstrs or any(not s.strip() for s in msgstrs)):
+            found.append(f"{path}:{line}: untranslated: {msgid[:60]!r}")
+    return found
+
+
+def test_the_parser_finds_empty_and_fuzzy_entries(tmp_path):
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: zh_Hans\\n"\n\n'
+        'msgid "Done"\nmsgstr "完成"\n\n'
+        'msgid "Empty"\nmsgstr ""\n\n'
+        '#, fuzzy, python-format\nmsgid "Guess %(n)s"\nmsgstr "猜 %(n)s"\n\n'
+        'msgid "one"\nmsgid_plural "many"\nmsgstr[0] ""\n\n'
+        'msgid ""\n"Long "\n"text"\nmsgstr ""\n"长"\n"文"\n\n'
+        '#~ msgid "Old"\n#~ msgstr ""\n',
+        encoding="utf-8",
+    )
+    found = problems(po)
+    assert [p.split(": ", 2)[1:] for p in found] == [
+        ["untranslated", "'Empty'"], ["fuzzy", "'Guess %(n)s'"], ["untranslated", "'one'"]]
+
+
+def test_every_app_has_a_chinese_catalogue_for_its_own_strings():
+    assert PACKAGE / "core/locale/zh_Hans/LC_MESSAGES/django.po" in CATALOGUES
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_no_empty_or_fuzzy_translation(path):
+    assert problems(path) == []
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_msgfmt_accepts_the_catalogue_and_its_placeholders(path):
+    result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
