@@ -1,0 +1,67 @@
+"""The inbox in a real headless Chromium: keyboard use and automated accessibility checks."""
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from communitygrid.notifications.services import notification_enqueue
+from communitygrid.testing import make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(live_server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=live_server.url)
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+
+@pytest.fixture
+def session_cookie(live_server):
+    # Made before the browser starts: Playwright's sync API runs an event loop in this
+    # thread, and Django refuses database calls from a thread with a running loop.
+    user = make_user("grid_worker")
+    for n in range(3):
+        notification_enqueue(recipient=user, kind="case.assigned", subject=f"案件 {n} 已派给您", body="请及时受理。",
+                             payload={"url": f"/cases/{n}/"})
+    client = Client()
+    client.force_login(user)
+    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": live_server.url}
+
+
+@pytest.mark.parametrize("elder", [False, True])
+def test_inbox_has_no_accessibility_violations_and_works_by_keyboard(session_cookie, page, live_server, elder):
+    from axe_playwright_python.sync_playwright import Axe
+
+    cookies = [session_cookie, {"name": settings.LANGUAGE_COOKIE_NAME, "value": "zh-hans", "url": live_server.url}]
+    if elder:
+        cookies.append({"name": "cg_elder", "value": "1", "url": live_server.url})
+    page.context.add_cookies(cookies)
+
+    page.goto("/notifications/")
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    assert page.locator("#unread-count").inner_text() == "您有 3 条未读通知。"
+    # Each button names its notification, so a screen-reader user knows which one it marks.
+    button = page.get_by_role("button", name="标记为已读：案件 1 已派给您", exact=True)
+    assert button.inner_text() == "标记为已读"
+    # Keyboard only.
+    button.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/notifications/?page=1")
+    assert page.locator("#unread-count").inner_text() == "您有 2 条未读通知。"
+    assert page.get_by_role("button", name="标记为已读：案件 1 已派给您").count() == 0
+    assert page.get_by_role("link", name="查看：案件 0 已派给您").get_attribute("href") == "/cases/0/"
