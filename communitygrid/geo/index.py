@@ -101,8 +101,8 @@ class GridIndex:
         leaves = np.array([info.id not in parents for info, _geometry in rows])
         bounds = shapely.bounds(self._polys[leaves])
         leaf_size = float(np.median(np.sqrt((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1]))))
-        span = max(x1 - x0, y1 - y0)
-        base = leaf_size if leaf_size > 0 else span
+        # Shapes stored without going through validation may be degenerate (no width).
+        base = leaf_size if leaf_size > 0 else max(x1 - x0, y1 - y0, 1e-6)
         # Whole base cells past the extent, so the far edge lands inside the raster.
         while True:
             nx0, ny0 = int((x1 - x0) // base) + 1, int((y1 - y0) // base) + 1

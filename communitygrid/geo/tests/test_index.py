@@ -154,3 +154,10 @@ def test_a_change_seen_only_through_the_token_rebuilds_the_index(city):
     after = current_index()
     assert after is not before
     assert after.nodes[after.locate_id(120.005, 30.005)].code == "S0C0"
+
+
+def test_degenerate_stored_shapes_do_not_break_the_build():
+    rows = []
+    _row(rows, "SPOT", Level.GRID, GridKind.COMPREHENSIVE, None, shapely.Polygon([(120, 30)] * 4))
+    index = GridIndex.build(rows)
+    assert index.locate_id(120.005, 30.005) == OUTSIDE
