@@ -48,6 +48,8 @@ def notification_enqueue(
         raise ValueError(f"kind must be 1–{KIND_MAX} characters, got {kind!r}")
     if dedupe_key is not None and not 0 < len(dedupe_key) <= DEDUPE_KEY_MAX:
         raise ValueError(f"dedupe_key must be 1–{DEDUPE_KEY_MAX} characters, got {dedupe_key!r}")
+    # One line: a subject with a line break is an invalid e-mail header, and would fail forever.
+    subject = " ".join(subject.split())
     if len(subject) > SUBJECT_MAX:
         subject = subject[: SUBJECT_MAX - 1] + "…"
     now = timezone.now()

@@ -13,9 +13,9 @@ import time
 import urllib.error
 import urllib.request
 
-from communitygrid.notifications import conf
 from django.core.serializers.json import DjangoJSONEncoder
 
+from communitygrid.notifications import conf
 from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Target
 
 USER_AGENT = "communitygrid-webhook/1"

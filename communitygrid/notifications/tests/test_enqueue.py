@@ -118,6 +118,14 @@ def test_overlong_subject_is_shortened_not_rejected():
     assert row.subject.endswith("…")
 
 
+def test_subject_is_kept_on_one_line():
+    user = make_user("grid_worker")
+
+    [row] = enqueue(user, subject="Case 17\r\nBcc: someone@example.org")
+
+    assert row.subject == "Case 17 Bcc: someone@example.org"
+
+
 @pytest.mark.parametrize("bad", [{"kind": ""}, {"kind": "k" * 65}, {"dedupe_key": ""}, {"dedupe_key": "d" * 121}])
 def test_bad_kind_or_dedupe_key_is_refused_before_writing(bad):
     user = make_user("grid_worker")
