@@ -175,6 +175,24 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", None)
 CELERY_TASK_ALWAYS_EAGER = TASKS_MODE == "inprocess"
 CELERY_TIMEZONE = "UTC"
 
+# E-mail (a notification channel). The console backend is the safe default: without a mail
+# server configured, messages are printed instead of retried until dead.
+EMAIL_BACKEND = env_str("CG_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("CG_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("CG_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("CG_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("CG_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("CG_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("CG_DEFAULT_FROM_EMAIL", "communitygrid@localhost")
+
+# Outbox delivery (defaults and meaning in communitygrid/notifications/conf.py).
+NOTIFICATION_MAX_ATTEMPTS = env_int("CG_NOTIFICATION_MAX_ATTEMPTS", 12)
+NOTIFICATION_RETRY_BASE_SECONDS = env_int("CG_NOTIFICATION_RETRY_BASE_SECONDS", 30)
+NOTIFICATION_RETRY_CAP_SECONDS = env_int("CG_NOTIFICATION_RETRY_CAP_SECONDS", 6 * 3600)
+NOTIFICATION_LEASE_SECONDS = env_int("CG_NOTIFICATION_LEASE_SECONDS", 300)
+NOTIFICATION_WEBHOOK_TIMEOUT = env_int("CG_NOTIFICATION_WEBHOOK_TIMEOUT", 10)
+NOTIFICATION_DELIVER_EVERY_SECONDS = env_int("CG_NOTIFICATION_DELIVER_EVERY_SECONDS", 10)
+
 # Households per comprehensive grid and per grid worker (PRODUCT.md capability 1).
 GRID_HOUSEHOLDS_MIN = env_int("CG_GRID_HOUSEHOLDS_MIN", 300)
 GRID_HOUSEHOLDS_MAX = env_int("CG_GRID_HOUSEHOLDS_MAX", 500)
