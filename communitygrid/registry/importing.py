@@ -32,8 +32,10 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from communitygrid.geo.models import Level, Node, NodeStatus
-from communitygrid.geo.selectors import locate
+from communitygrid.geo.index import NodeInfo
+from communitygrid.geo.selectors import locate_paths_many
 from communitygrid.privacy import crypto
+from communitygrid.registry.bulk import insert_rows
 from communitygrid.registry.models import Building, CareTag, Household, Person, PersonCareTag, Room, Unit
 from communitygrid.registry.services import tag_level
 from communitygrid.registry.tabular import Column, Table, cell_text, read_table
@@ -291,8 +293,9 @@ def _save_by_code(model, plans: Sequence, result: ImportResult, *, kind: str, ne
                   on_chunk=None) -> dict[str, int]:
     """Create or update ``model`` rows matched on ``code``, a chunk at a time; code → id of every row.
 
-    ``new(plan)`` builds an unsaved row; ``apply(row, plan)`` changes an existing one and says
-    whether anything changed (unchanged rows are not written, so their ``updated_at`` stays).
+    ``new(plan)`` gives the values of a new row (for :func:`bulk.insert_rows`); ``apply(row, plan)``
+    changes an existing one and says whether anything changed (unchanged rows are not written, so
+    their ``updated_at`` stays).
     """
     ids: dict[str, int] = {}
     now = timezone.now()
@@ -310,8 +313,8 @@ def _save_by_code(model, plans: Sequence, result: ImportResult, *, kind: str, ne
                 update.append(obj)
             else:
                 result.unchanged[kind] += 1
-        for obj in model.objects.bulk_create(create):
-            ids[obj.code] = obj.pk
+        for values, pk in zip(create, insert_rows(model, create)):
+            ids[values["code"]] = pk
         if update:
             model.objects.bulk_update(update, [*fields, "updated_at"])
         result.created[kind] += len(create)
@@ -434,19 +437,16 @@ class _HouseholdImport:
         }
         with _progress(len(self.table.rows), _("Checking rows"), self.progress) as bar:
             for line, cells in self.table.rows:
-                self.check_row(line, cells)
+                self.check_row(line, cells, self.table.texts(cells))
                 bar.update(1)
 
-    def text(self, cells, key: str) -> str:
-        return cell_text(self.table.value(cells, key))
-
-    def check_row(self, line: int, cells: list) -> None:
+    def check_row(self, line: int, cells: list, texts: dict[str, str]) -> None:
         reasons: list[str] = []
-        household_code = self.text(cells, "household_code")
-        building_code = self.text(cells, "building_code")
-        unit = self.text(cells, "unit") or "1"
-        room = self.text(cells, "room")
-        name = self.text(cells, "name")
+        household_code = texts.get("household_code", "")
+        building_code = texts.get("building_code", "")
+        unit = texts.get("unit", "") or "1"
+        room = texts.get("room", "")
+        name = texts.get("name", "")
         reasons += _too_long({"household_code": household_code, "building_code": building_code, "unit": unit,
                               "room": room, "name": name})
         if not household_code:
@@ -472,7 +472,7 @@ class _HouseholdImport:
             reasons += _messages(exc)
 
         birth_date = gender = None
-        if "birth_date" in self.present and self.text(cells, "birth_date"):
+        if "birth_date" in self.present and texts.get("birth_date", ""):
             try:
                 birth_date = parse_date(self.table.value(cells, "birth_date"), excel_epoch=self.table.excel_epoch)
             except ValidationError as exc:
@@ -480,7 +480,7 @@ class _HouseholdImport:
         for key in ("gender", "household_role", "residence", "employment"):
             if key in self.present:
                 try:
-                    values[key] = parse_choice(key, self.text(cells, key))
+                    values[key] = parse_choice(key, texts.get(key, ""))
                 except ValidationError as exc:
                     reasons += [f"{_column_label(key)}: {m}" for m in _messages(exc)]
         gender = values.pop("gender", None) or None
@@ -492,21 +492,21 @@ class _HouseholdImport:
                 reasons += _messages(exc)
         for key in ("employer", "emergency_contact_name"):
             if key in self.present:
-                values[key] = self.text(cells, key)
+                values[key] = texts.get(key, "")
         reasons += _too_long({k: v for k, v in values.items() if k in ("employer", "emergency_contact_name")})
         for key in ("phone", "emergency_contact_phone"):
             if key in self.present:
-                raw = self.text(cells, key)
+                raw = texts.get(key, "")
                 try:
                     values[key] = normalise_phone(raw) if raw else None
                 except ValidationError as exc:
                     reasons += [f"{_column_label(key)}: {m}" for m in _messages(exc)]
         for key in ("registered_address", "health_notes"):
             if key in self.present:
-                values[key] = self.text(cells, key) or None
+                values[key] = texts.get(key, "") or None
         tags = None
         if self.tags is not None:
-            tags, problems = self.tags.parse(self.text(cells, "care_tags"))
+            tags, problems = self.tags.parse(texts.get("care_tags", ""))
             reasons += problems
 
         if parsed_id is not None:
@@ -514,7 +514,7 @@ class _HouseholdImport:
             if first is not None:
                 reasons.append(_("duplicate ID number: the same number is on line %(line)d") % {"line": first})
         if not reasons and building is not None:
-            reasons += self.plan_household(line, cells, household_code, building, unit, room)
+            reasons += self.plan_household(line, texts, household_code, building, unit, room)
         if reasons:
             self.result.reject(line, household_code, reasons)
             return
@@ -522,13 +522,13 @@ class _HouseholdImport:
         self.persons.append(_PersonRow(line, household_code, parsed_id.number,
                                        crypto.blind_index("id_number", parsed_id.number), values, tags))
 
-    def plan_household(self, line, cells, code, building, unit, room) -> list[str]:
+    def plan_household(self, line, texts, code, building, unit, room) -> list[str]:
         """The household this row belongs to; a row placing it elsewhere than its first row is rejected."""
-        address = self.text(cells, "address") if "address" in self.present else None
+        address = texts.get("address", "") if "address" in self.present else None
         tenure = None
-        if "tenure" in self.present and self.text(cells, "tenure"):
+        if "tenure" in self.present and texts.get("tenure", ""):
             try:
-                tenure = parse_choice("tenure", self.text(cells, "tenure"))
+                tenure = parse_choice("tenure", texts.get("tenure", ""))
             except ValidationError as exc:
                 return [f"{_column_label('tenure')}: {m}" for m in _messages(exc)]
         plan = self.plans.get(code)
@@ -567,9 +567,9 @@ class _HouseholdImport:
     def write_households(self, rooms) -> dict[str, int]:
         moved: dict[int, list[int]] = {}
 
-        def new(plan: _HouseholdPlan) -> Household:
-            return Household(code=plan.code, room_id=rooms[(plan.building_id, plan.unit, plan.room)],
-                             grid_id=plan.grid_id, address=plan.address, tenure=plan.tenure or "owner")
+        def new(plan: _HouseholdPlan) -> dict:
+            return {"code": plan.code, "room_id": rooms[(plan.building_id, plan.unit, plan.room)],
+                    "grid_id": plan.grid_id, "address": plan.address, "tenure": plan.tenure or "owner"}
 
         def apply(household: Household, plan: _HouseholdPlan) -> bool:
             room_id = rooms[(plan.building_id, plan.unit, plan.room)]
@@ -600,9 +600,7 @@ class _HouseholdImport:
             plan = self.plans[row.household_code]
             person = existing.get(row.bidx)
             if person is None:
-                person = Person(household_id=household_ids[row.household_code], grid_id=plan.grid_id,
-                                id_number=row.id_number, **row.values)
-                create.append((person, row))
+                create.append(row)
                 continue
             changed = person.household_id != household_ids[row.household_code] or person.grid_id != plan.grid_id
             person.household_id, person.grid_id = household_ids[row.household_code], plan.grid_id
@@ -623,15 +621,17 @@ class _HouseholdImport:
             else:
                 self.result.unchanged["persons"] += 1
             row.person_id = person.pk
-        Person.objects.bulk_create([person for person, _row in create])
-        for person, row in create:
-            row.person_id = person.pk
+        new_rows = [{"household_id": household_ids[row.household_code], "id_number": row.id_number,
+                     "id_number_bidx": row.bidx, "grid_id": self.plans[row.household_code].grid_id, **row.values}
+                    for row in create]
+        for row, pk in zip(create, insert_rows(Person, new_rows)):
+            row.person_id = pk
         if update:
             Person.objects.bulk_update(update, sorted(fields_written))
         self.result.created["persons"] += len(create)
         self.result.updated["persons"] += len(update)
         if self.tags is not None:
-            self.write_tags(chunk, new_ids={person.pk for person, _row in create})
+            self.write_tags(chunk, new_ids={row.person_id for row in create})
 
     def write_tags(self, chunk: Sequence[_PersonRow], *, new_ids: set[int]) -> None:
         old_ids = [row.person_id for row in chunk if row.person_id not in new_ids]
@@ -645,13 +645,13 @@ class _HouseholdImport:
         for (person_id, tag_id), level in wanted.items():
             link = existing.get((person_id, tag_id))
             if link is None:
-                create.append(PersonCareTag(person_id=person_id, tag_id=tag_id, level=level, since=today))
+                create.append({"person_id": person_id, "tag_id": tag_id, "level": level, "since": today})
             elif link.level != level:
                 link.level = level
                 update.append(link)
         if stale:
             PersonCareTag.objects.filter(pk__in=stale).delete()
-        PersonCareTag.objects.bulk_create(create)
+        insert_rows(PersonCareTag, create)
         if update:
             PersonCareTag.objects.bulk_update(update, ["level"])
         self.result.created["care tags"] += len(create)
@@ -749,7 +749,7 @@ class _BuildingImport:
         self.present = set(table.columns)
         self.rows: list[_BuildingRow] = []
         self.seen: dict[str, int] = {}
-        self.located: dict[tuple[float, float], Node | None] = {}
+        self.located: dict[tuple[float, float], NodeInfo | None] = {}
 
     def text(self, cells, key: str) -> str:
         return cell_text(self.table.value(cells, key))
@@ -757,6 +757,7 @@ class _BuildingImport:
     def check_rows(self) -> None:
         grid_codes = {self.text(cells, "grid_code") for _line, cells in self.table.rows} - {""}
         self.grids = {n.code: n for n in _fetch_in(Node.objects.all(), "code", grid_codes)}
+        self.locate_all()
         with _progress(len(self.table.rows), _("Checking rows"), self.progress) as bar:
             for line, cells in self.table.rows:
                 self.check_row(line, cells)
@@ -819,7 +820,7 @@ class _BuildingImport:
                                                                            "level": grid.get_level_display()})
                 grid = None
         elif lon is not None and lat is not None:
-            grid = self.locate(lon, lat)
+            grid = self.located.get((lon, lat))
             if grid is None:
                 reasons.append(_("the point %(lon)s, %(lat)s lies outside every grid") % {"lon": lon, "lat": lat})
             elif grid.level not in GRID_LEVELS:
@@ -833,19 +834,26 @@ class _BuildingImport:
             self.result.reject(line, code, reasons)
             return
         self.seen[code] = line
-        self.rows.append(_BuildingRow(line, code, values, grid.pk, units, rooms_per_floor))
+        self.rows.append(_BuildingRow(line, code, values, grid.id, units, rooms_per_floor))
 
-    def locate(self, lon: float, lat: float) -> Node | None:
-        key = (lon, lat)
-        if key not in self.located:
-            self.located[key] = locate(lon=lon, lat=lat)
-        return self.located[key]
+    def locate_all(self) -> None:
+        """Every point of a row without a grid code, located in one batch through the geo index."""
+        points = set()
+        for _line, cells in self.table.rows:
+            if not self.text(cells, "grid_code"):
+                try:
+                    points.add((float(self.text(cells, "lon")), float(self.text(cells, "lat"))))
+                except ValueError:
+                    continue  # reported by check_row
+        points = sorted(points)
+        paths = locate_paths_many(lons=[p[0] for p in points], lats=[p[1] for p in points]) if points else []
+        self.located = {point: (path[-1] if path else None) for point, path in zip(points, paths)}
 
     def write(self) -> None:
         moved: dict[int, list[int]] = {}
 
-        def new(row: _BuildingRow) -> Building:
-            return Building(code=row.code, grid_id=row.grid_id, **row.values)
+        def new(row: _BuildingRow) -> dict:
+            return {"code": row.code, "grid_id": row.grid_id, **row.values}
 
         def apply(building: Building, row: _BuildingRow) -> bool:
             changed = building.grid_id != row.grid_id

@@ -100,7 +100,10 @@ class Household(Verified):
     room = models.ForeignKey(
         Room, null=True, blank=True, on_delete=models.PROTECT, related_name="households", verbose_name=_("room")
     )
-    grid = models.ForeignKey("geo.Node", on_delete=models.PROTECT, related_name="households", verbose_name=_("grid"))
+    # Indexed through (grid, is_active) below.
+    grid = models.ForeignKey(
+        "geo.Node", on_delete=models.PROTECT, related_name="households", verbose_name=_("grid"), db_index=False
+    )
     address = EncryptedField(_("detailed address"), kind="address")
     tenure = models.CharField(_("tenure"), max_length=16, choices=Tenure.choices, default=Tenure.OWNER)
     is_active = models.BooleanField(_("active"), default=True)
@@ -208,14 +211,19 @@ class Person(Verified):
     household = models.ForeignKey(
         Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", verbose_name=_("household")
     )
-    grid = models.ForeignKey("geo.Node", on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid"))
+    # Indexed through (grid, is_active) below; a separate index on grid alone would only slow inserts.
+    grid = models.ForeignKey(
+        "geo.Node", on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid"), db_index=False
+    )
     name = models.CharField(_("name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
     id_number = EncryptedField(_("ID number"), kind="id_number", blind_index_field="id_number_bidx")
-    id_number_bidx = models.CharField(max_length=32, null=True, blank=True, unique=True, editable=False)
+    # Blind-index columns are indexed in Meta, not with unique=/db_index=: on PostgreSQL those would
+    # add a second, LIKE-pattern index that a keyed hash never uses and every insert pays for.
+    id_number_bidx = models.CharField(max_length=32, null=True, blank=True, editable=False)
     phone = EncryptedField(_("phone"), kind="phone", blind_index_field="phone_bidx")
-    phone_bidx = models.CharField(max_length=32, null=True, blank=True, db_index=True, editable=False)
+    phone_bidx = models.CharField(max_length=32, null=True, blank=True, editable=False)
     household_role = models.CharField(
         _("role in household"), max_length=16, choices=HouseholdRole.choices, default=HouseholdRole.OTHER
     )
@@ -235,7 +243,12 @@ class Person(Verified):
         verbose_name = _("person")
         verbose_name_plural = _("persons")
         ordering = ["id"]
-        indexes = [models.Index(fields=["grid", "is_active"]), models.Index(fields=["birth_date"])]
+        indexes = [
+            models.Index(fields=["grid", "is_active"]),
+            models.Index(fields=["birth_date"]),
+            models.Index(fields=["phone_bidx"], name="person_phone_bidx"),
+        ]
+        constraints = [models.UniqueConstraint(fields=["id_number_bidx"], name="person_id_number_bidx_unique")]
 
     def __str__(self) -> str:
         from communitygrid.privacy.masking import mask_name

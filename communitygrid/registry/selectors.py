@@ -6,7 +6,7 @@ Nothing else in the project filters these tables for a user: pages, API, admin, 
 """
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from communitygrid.accounts.scopes import NOTHING, area_q
 from communitygrid.privacy import crypto
@@ -50,11 +50,18 @@ def person_list(
     *,
     user,
     name: str = "",
+    id_number: str = "",
+    phone: str = "",
     grid_code: str = "",
     care_tag: str = "",
     active_only: bool = True,
+    ip_address: str | None = None,
 ) -> QuerySet[Person]:
-    """The staff list of persons: by name fragment, grid (and everything below it), care group."""
+    """The staff list of persons: by name fragment, exact ID number or phone (blind index, logged),
+    grid (and everything below it) and special-care group.
+
+    Raises ``ValidationError`` for a malformed ID number or phone number.
+    """
     qs = person_queryset(user=user, action="view").select_related("grid", "household")
     if active_only:
         qs = qs.filter(is_active=True)
@@ -64,7 +71,21 @@ def person_list(
         qs = qs.filter(grid__path__startswith=_node_path(grid_code.strip()))
     if care_tag.strip():
         qs = qs.filter(tag_links__tag__code=care_tag.strip())
-    return qs.order_by("grid__path", "household__code", "id").distinct()
+    qs = qs.order_by("grid__path", "household__code", "id").distinct()
+    searched = []
+    if id_number.strip():
+        qs = qs.filter(id_number_bidx=crypto.blind_index("id_number", parse_id_number(id_number).number))
+        searched.append(("id_number", SEARCH_PURPOSE_ID))
+    if phone.strip():
+        qs = qs.filter(phone_bidx=crypto.blind_index("phone", normalise_phone(phone)))
+        searched.append(("phone", SEARCH_PURPOSE_PHONE))
+    if searched:
+        found = list(qs[:2])
+        count = len(found) if len(found) < 2 else qs.count()
+        # One entry per search field, whatever page is shown: the count is of every match in scope.
+        for field, purpose in searched:
+            _log_search(user=user, field=field, purpose=purpose, found=found, count=count, ip_address=ip_address)
+    return qs
 
 
 def _node_path(code: str) -> str:
@@ -75,14 +96,16 @@ def _node_path(code: str) -> str:
     return path or "/nonexistent/"
 
 
-def _log_search(*, user, field: str, purpose: str, found: list[Person], ip_address: str | None) -> None:
+def _log_search(*, user, field: str, purpose: str, found: list[Person], ip_address: str | None,
+                count: int | None = None) -> None:
+    """An exact search on an encrypted field is a read of it: logged even when nothing matched."""
     access_log_record(
         actor=user,
         action=AccessLog.Action.SEARCH,
         subject=found[0] if len(found) == 1 else Person,
         fields=[field],
         purpose=purpose,
-        count=len(found),
+        count=len(found) if count is None else count,
         ip_address=ip_address,
     )
 
@@ -138,6 +161,27 @@ def building_get(*, user, pk: int, action: str = "view") -> Building | None:
 
 def household_members(*, user, household: Household) -> QuerySet[Person]:
     return person_queryset(user=user, action="view").filter(household=household, is_active=True).order_by("id")
+
+
+def household_list(*, user, grid_code: str = "") -> QuerySet[Household]:
+    qs = household_queryset(user=user, action="view").select_related("grid", "room__unit__building")
+    if grid_code.strip():
+        qs = qs.filter(grid__path__startswith=_node_path(grid_code.strip()))
+    return qs.order_by("code")
+
+
+def building_list(*, user, q: str = "", grid_code: str = "") -> QuerySet[Building]:
+    """Buildings in scope with their number of active households, by name/code/address and area."""
+    qs = building_queryset(user=user, action="view").select_related("grid")
+    if q.strip():
+        text = q.strip()
+        qs = qs.filter(Q(name__icontains=text) | Q(code__icontains=text) | Q(address__icontains=text))
+    if grid_code.strip():
+        qs = qs.filter(grid__path__startswith=_node_path(grid_code.strip()))
+    households = Household.objects.filter(room__unit__building=OuterRef("pk"), is_active=True)
+    return qs.annotate(
+        household_count=Subquery(households.values("room__unit__building").annotate(n=Count("pk")).values("n"))
+    ).order_by("code")
 
 
 def building_households(*, user, building: Building) -> QuerySet[Household]:

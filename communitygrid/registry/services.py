@@ -190,6 +190,15 @@ def _set_care_tags(person: Person, tags: dict[CareTag, str]) -> None:
             link.save(update_fields=["level"])
 
 
+def person_validate(*, actor, person: Person, changes: Mapping[str, object]) -> dict[str, object]:
+    """The cleaned values ``person_update`` would write, or ``ValidationError`` keyed by field; writes nothing.
+
+    Lets a form show every problem next to its field before anything is saved.
+    """
+    _unknown_fields(changes, PERSON_FIELDS)
+    return _clean_person_changes(person, changes, actor=actor)
+
+
 @transaction.atomic
 def person_update(*, actor, person: Person, changes: Mapping[str, object]) -> Person:
     """Change the given fields of a person within the actor's change scope.
@@ -242,6 +251,23 @@ def person_verify(*, actor, person: Person, at: dt.datetime | None = None) -> Pe
     person.last_verified_by = actor
     person.save(update_fields=["last_verified_at", "last_verified_by", "updated_at"])
     return person
+
+
+@transaction.atomic
+def household_create(*, actor, code: str, room: Room, address: str = "", tenure: str = Household.Tenure.OWNER,
+                     note: str = "") -> Household:
+    """A new household in a room of a building within the actor's change scope."""
+    building = selectors.building_queryset(user=actor, action="change").filter(pk=room.unit.building_id).first()
+    if building is None:
+        raise PermissionDenied(_("You may not change this record."))
+    code = (code or "").strip()
+    if not code:
+        raise ValidationError({"code": ValidationError(_("Household number must not be empty."), code="required")})
+    if Household.objects.filter(code=code).exists():
+        raise ValidationError({"code": ValidationError(_("This household number is already on file."),
+                                                       code="duplicate")})
+    return Household.objects.create(code=code, room=room, grid_id=building.grid_id, address=address.strip() or None,
+                                    tenure=_choice(tenure, Household.Tenure, "tenure"), note=note.strip())
 
 
 @transaction.atomic

@@ -47,6 +47,11 @@ class Table:
     ignored_headers: list[str] = field(default_factory=list)
     excel_epoch: dt.datetime = WINDOWS_EPOCH
 
+    def texts(self, cells: Sequence) -> dict[str, str]:
+        """Every mapped cell of a row as text (see :func:`cell_text`), by column key."""
+        width = len(cells)
+        return {key: cell_text(cells[position]) if position < width else "" for key, position in self.columns.items()}
+
     def value(self, cells: Sequence, key: str):
         position = self.columns.get(key)
         if position is None or position >= len(cells):
@@ -220,6 +225,9 @@ def write_table(path: Path | str, headers: Sequence[str], rows: Iterable[Sequenc
 
 def cell_text(value) -> str:
     """A cell as text: numbers that Excel stored as floats (13912345678.0) lose the ``.0``."""
+    if value.__class__ is str:
+        # The common case, kept fast: ASCII text needs no normalising.
+        return value.strip() if value.isascii() else unicodedata.normalize("NFKC", value).strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from operator import mul
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -34,8 +35,7 @@ EARLIEST_BIRTH_YEAR = 1900
 
 def id_check_character(body: str) -> str:
     """The check character for the first 17 digits of an ID number."""
-    total = sum(int(digit) * weight for digit, weight in zip(body, ID_WEIGHTS))
-    return ID_CHECK_CHARACTERS[total % 11]
+    return ID_CHECK_CHARACTERS[sum(map(mul, map(int, body), ID_WEIGHTS)) % 11]
 
 
 def _compact(value: str) -> str:

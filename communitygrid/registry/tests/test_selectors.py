@@ -127,3 +127,16 @@ def test_person_list_filters_by_name_grid_and_care_tag(users, city):
     assert selectors.person_list(user=staff, name=target.name).get() == target
     worker = users[Role.GRID_WORKER]
     assert not selectors.person_list(user=worker, care_tag="elderly_alone").exists()
+
+
+def test_person_list_searches_exactly_by_id_number_or_phone_and_logs_each_search(users, city):
+    staff = users[Role.COMMUNITY_STAFF]
+    target = Person.objects.filter(grid=city.grids[1]).first()
+    assert list(selectors.person_list(user=staff, id_number=target.id_number.reveal())) == [target]
+    assert list(selectors.person_list(user=staff, phone=target.phone.reveal(), name=target.name[:2])) == [target]
+    far = Person.objects.filter(grid=city.grids[5]).first()
+    assert not selectors.person_list(user=staff, id_number=far.id_number.reveal()).exists()
+    logs = list(AccessLog.objects.filter(actor=staff).order_by("id").values_list("fields", "count", "subject_id"))
+    assert logs == [(["id_number"], 1, target.pk), (["phone"], 1, target.pk), (["id_number"], 0, None)]
+    with pytest.raises(ValidationError):
+        selectors.person_list(user=staff, phone="12")
