@@ -7,6 +7,7 @@ kept in step whenever a plaintext is assigned.
 """
 from __future__ import annotations
 
+from django import forms
 from django.db import models
 
 from communitygrid.privacy import crypto
@@ -147,11 +148,37 @@ class EncryptedField(models.TextField):
         return "" if value is None else value.masked
 
     def formfield(self, **kwargs):
-        # Forms never prefill a sensitive value; editing goes through a dedicated service.
-        from django import forms
+        # Forms never show a stored value (not even in the HTML source), and an empty input
+        # keeps it: a form saved unchanged must not overwrite the value with its masked form.
+        kwargs.pop("widget", None)
+        kwargs["required"] = False
+        return super().formfield(form_class=SensitiveFormField, widget=SensitiveInput, **kwargs)
 
-        return forms.CharField(required=not self.blank, widget=forms.TextInput, **kwargs)
+    def save_form_data(self, instance, data):
+        if data is None or data == "" or isinstance(data, Sensitive):
+            return
+        super().save_form_data(instance, data)
 
+
+class SensitiveInput(forms.TextInput):
+    """A text input that renders empty, with the masked stored value as its placeholder."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", **(attrs or {})})
+
+    def format_value(self, value):
+        return None if isinstance(value, Sensitive) else super().format_value(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if isinstance(value, Sensitive):
+            context["widget"]["attrs"].setdefault("placeholder", value.masked)
+        return context
+
+
+class SensitiveFormField(forms.CharField):
+    def has_changed(self, initial, data):
+        return bool(data)
 
 def models_with_encrypted_fields() -> dict[type[models.Model], list[EncryptedField]]:
     """Every installed model that has an EncryptedField, with those fields (app registry order)."""

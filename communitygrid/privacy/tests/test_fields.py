@@ -1,11 +1,13 @@
 import datetime as dt
 
 import pytest
+from django import forms
 from django.core import serializers
+from django.db import models
 from django.db import connection
 
 from communitygrid.privacy import crypto
-from communitygrid.privacy.fields import Sensitive
+from communitygrid.privacy.fields import Sensitive, SensitiveInput
 from communitygrid.registry.models import Person
 from communitygrid.testing import id_number_for
 
@@ -128,3 +130,47 @@ def test_none_is_stored_as_null(grid):
 def test_sensitive_is_not_hashable():
     with pytest.raises(TypeError):
         hash(Sensitive("phone", plain="13812345678"))
+
+
+class PersonForm(forms.ModelForm):
+    class Meta:
+        model = Person
+        fields = ["name", "phone", "id_number", "health_notes"]
+
+
+def test_a_form_never_renders_the_stored_value_only_a_masked_placeholder(grid):
+    p = person(grid, health_notes="糖尿病")
+    p.save()
+    html = str(PersonForm(instance=p))
+    assert "13812340001" not in html and "糖尿病" not in html
+    assert 'placeholder="138****0001"' in html
+    assert 'value="138****0001"' not in html
+    assert 'autocomplete="off"' in html
+
+
+def test_saving_a_form_with_empty_sensitive_inputs_keeps_the_stored_values(grid):
+    p = person(grid, health_notes="糖尿病")
+    p.save()
+    form = PersonForm({"name": "张三改", "phone": "", "id_number": "", "health_notes": ""}, instance=p)
+    assert form.is_valid(), form.errors
+    assert set(form.changed_data) == {"name"}
+    form.save()
+    p = Person.objects.get()
+    assert (p.name, p.phone.reveal(), p.health_notes.reveal()) == ("张三改", "13812340001", "糖尿病")
+
+
+def test_saving_a_form_with_a_new_value_encrypts_it_and_updates_the_blind_index(grid):
+    p = person(grid)
+    p.save()
+    form = PersonForm({"name": p.name, "phone": "13900001111", "id_number": "", "health_notes": ""}, instance=p)
+    assert form.is_valid(), form.errors
+    form.save()
+    assert Person.objects.get(phone_bidx=crypto.blind_index("phone", "13900001111")).pk == p.pk
+
+
+def test_the_admin_text_area_does_not_replace_the_sensitive_input():
+    from django.contrib.admin.options import FORMFIELD_FOR_DBFIELD_DEFAULTS
+
+    widget = FORMFIELD_FOR_DBFIELD_DEFAULTS[models.TextField]["widget"]
+    field = Person._meta.get_field("health_notes").formfield(widget=widget)
+    assert isinstance(field.widget, SensitiveInput)
