@@ -383,3 +383,25 @@ class CaseTask(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.case_id}/{self.pk}"
+
+
+class CaseNotice(models.Model):
+    """A notification the sweep owes, written in bulk with its events and sent by a fan-out job.
+
+    The sweep must stay a few statements per batch of due cases; queueing each message through
+    the notification outbox costs several statements, so that happens after, in
+    ``services.case_notices_send``, which deletes each row in the transaction that queues it.
+    """
+
+    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="+", verbose_name=_("event"))
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=32)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("pending case notice")
+        verbose_name_plural = _("pending case notices")
+        ordering = ["id"]

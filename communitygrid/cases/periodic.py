@@ -1,5 +1,5 @@
 """Periodic jobs of this app, as ``(callable, every_seconds)``; see communitygrid/core/scheduler.py."""
-from communitygrid.cases.tasks import sweep
+from communitygrid.cases.tasks import send_notices, sweep
 
 # Urgent cases must be answered within 30 minutes: a minute's lag in warning is acceptable.
-PERIODIC = [(sweep, 60)]
+PERIODIC = [(sweep, 60), (send_notices, 15)]

@@ -21,52 +21,64 @@ from communitygrid.cases.models import Case, Status
 
 log = logging.getLogger(__name__)
 BATCH = 500
+SWEEP_FIELDS = (
+    "id", "status", "tier", "grid_id", "category_id", "assignee_id", "department_id", "escalation_level", "created_at",
+    "respond_by", "resolve_by", "warn_at", "escalate_at", "verdict_due_at", "follow_up_at", "next_check_at",
+)
 
 
 def _due(now: dt.datetime, skip: set[int]):
     query = Case.objects.filter(next_check_at__lte=now).exclude(pk__in=skip).order_by("next_check_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         query = query.select_for_update(skip_locked=True, of=("self",))
-    return query.select_related("category", "grid", "assignee")
+    # Only what the decisions need: loading related rows for every due case would cost more
+    # than the decisions (grids and staff are looked up once per sweep in ``SweepCache``).
+    return query.only(*SWEEP_FIELDS)
 
 
-def _sweep_case(case: Case, now: dt.datetime, report: Counter) -> None:
-    if case.status == Status.RESOLVED and case.verdict_due_at and case.verdict_due_at <= now:
-        services.case_close_by_default(case=case, now=now)
-        report["closed_by_default"] += 1
-    if case.status in (Status.RESOLVED, Status.CLOSED) and case.follow_up_at and case.follow_up_at <= now:
-        services.case_follow_up(case=case, now=now)
-        report["follow_ups"] += 1
-    if case.status in states.RUNNING:
-        if case.escalate_at and case.escalate_at <= now:
-            services.case_escalate_overdue(case=case, now=now)
-            report["escalated"] += 1
-        elif case.warn_at and case.warn_at <= now:
-            services.case_warn_due(case=case, now=now)
-            report["warned"] += 1
+def _sweep_batch(cases: list[Case], now: dt.datetime, cache: services.SweepCache, report: Counter) -> set[int]:
+    """Act on one locked batch; returns the ids that are still due afterwards (left for the next run)."""
+    escalate = [c for c in cases if c.status in states.RUNNING and c.escalate_at and c.escalate_at <= now]
+    escalating = {c.pk for c in escalate}
+    warn = [c for c in cases if c.status in states.RUNNING and c.warn_at and c.warn_at <= now and c.pk not in escalating]
+    # The batch was read FOR UPDATE (PostgreSQL) or under SQLite's write lock: the rows are ours.
+    report["escalated"] += len(services.cases_escalate_overdue(cases=escalate, now=now, cache=cache, locked=True))
+    report["warned"] += len(services.cases_warn_due(cases=warn, now=now, cache=cache, locked=True))
+    # Closing by default and follow-ups come one by one, as cases get resolved: no batching needed.
+    later = [c for c in cases if c.status in (Status.RESOLVED, Status.CLOSED)]
+    for case in later:
+        try:
+            with transaction.atomic():
+                if case.status == Status.RESOLVED and case.verdict_due_at and case.verdict_due_at <= now:
+                    services.case_close_by_default(case=case, now=now)
+                    report["closed_by_default"] += 1
+                if case.status in (Status.RESOLVED, Status.CLOSED) and case.follow_up_at and case.follow_up_at <= now:
+                    services.case_follow_up(case=case, now=now)
+                    report["follow_ups"] += 1
+        except TransitionNotAllowed:
+            report["lost_races"] += 1
+    stuck = {case.pk for case in cases if case.next_check_at is not None and case.next_check_at <= now}
+    for pk in stuck:
+        log.warning("case %s still due after the sweep", pk)
+    return stuck
 
 
 def sweep_once(now: dt.datetime | None = None, *, batch: int = BATCH) -> dict[str, int]:
-    """Do everything that is due at ``now``; returns counts of what was done."""
+    """Do everything that is due at ``now``; returns counts of what was done.
+
+    Notifications the sweep owes are written as ``CaseNotice`` rows with the events and sent
+    by :func:`communitygrid.cases.services.case_notices_send` (its own periodic job).
+    """
     now = now or timezone.now()
     report: Counter = Counter()
-    # Cases this run could not move past ``now`` (a lost race, an inconsistent row): not retried
-    # in this run, so the loop always ends; the next run looks at them again.
+    cache = services.SweepCache()
+    # Cases this run could not move past ``now`` (a lost race, an inconsistent row) are not
+    # retried in this run, so the loop always ends; the next run looks at them again.
     stuck: set[int] = set()
     while True:
         with transaction.atomic():
             cases = list(_due(now, stuck)[:batch])
             if not cases:
                 break
-            for case in cases:
-                try:
-                    with transaction.atomic():
-                        _sweep_case(case, now, report)
-                except TransitionNotAllowed:
-                    report["lost_races"] += 1
-                    stuck.add(case.pk)
-                    continue
-                if case.next_check_at is not None and case.next_check_at <= now:
-                    log.warning("case %s still due after the sweep (status %s)", case.pk, case.status)
-                    stuck.add(case.pk)
-    return dict(report)
+            stuck |= _sweep_batch(cases, now, cache, report)
+    return {key: value for key, value in report.items() if value}

@@ -14,7 +14,11 @@ MONDAY_10 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shangha
 
 
 def notes(user, kind):
+    """The notifications ``user`` got of ``kind``, once the sweep's pending notices are sent."""
     from communitygrid.notifications.models import Notification
+
+    while services.case_notices_send():
+        pass
 
     return Notification.objects.filter(recipient=user, kind=kind)
 
