@@ -1,0 +1,634 @@
+"""Every URL the project routes, for every role: nothing outside the role's scope is shown or changed.
+
+The URLs are discovered by walking the URLconf (Django admin's and the Ninja API's patterns
+included), so a new endpoint is covered the day it is added. Each path parameter is filled
+twice, with a record inside every role's scope and with a "canary" record in a grid outside
+the first street; a parameter this file cannot fill fails the test, naming the pattern, so
+whoever adds an endpoint extends the fillers below (``MODEL_PARAMS``, ``CANARIES``) instead
+of being skipped silently.
+
+Every role user is scoped inside the first street (district staff and the leader are re-bound
+to it here, since ``role_users`` gives them the whole district); the administrator sees
+everything and is exempt from the canary checks; the resident must see only their own record,
+so a neighbour in their own grid is a second canary for them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import inspect
+import io
+import json
+import re
+import urllib.parse
+import zipfile
+from typing import Any, Callable
+
+import pytest
+from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, models, transaction
+from django.db.models import Q
+from django.test import override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
+from django.urls.resolvers import RegexPattern, RoutePattern
+
+from communitygrid.accounts.models import Role, SignInEvent, User
+from communitygrid.geo.models import Node
+from communitygrid.privacy.fields import EncryptedField, Sensitive, models_with_encrypted_fields
+from communitygrid.privacy.masking import mask
+from communitygrid.privacy.models import AccessLog
+from communitygrid.registry.models import Building, Household, Person, Room, Unit
+from communitygrid.testing import build_city, id_number_for, make_household, make_user, role_users
+
+MARKER = "金丝雀越界"
+NEIGHBOUR = "邻居越界"
+ANONYMOUS = "anonymous"
+ROLES = [*Role.values, ANONYMOUS]
+WRITE_METHODS_OF_DJANGO_VIEWS = ("POST",)
+
+
+# --- Discovery -------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    """One URL pattern, with the chain of patterns that leads to it from the root URLconf."""
+
+    chain: tuple  # pattern objects (RoutePattern / RegexPattern), root first
+    callback: Callable
+    admin_model: type[models.Model] | None  # the model of the ModelAdmin include it lies in
+
+    @property
+    def text(self) -> str:
+        return "".join(str(p) for p in self.chain)
+
+    @property
+    def ninja_methods(self) -> set[str] | None:
+        view = inspect.getclosurevars(self.callback).nonlocals.get("self") if getattr(self.callback, "__closure__", None) else None
+        operations = getattr(view, "operations", None)
+        if operations is None or type(view).__module__.split(".")[0] != "ninja":
+            return None
+        return {method for op in operations for method in op.methods}
+
+
+def _admin_model_of(pattern) -> type[models.Model] | None:
+    # The admin includes each ModelAdmin's URLs at "<app_label>/<model_name>/".
+    match = re.fullmatch(r"([a-z_0-9]+)/([a-z_0-9]+)/", str(pattern))
+    if not match:
+        return None
+    try:
+        return apps.get_model(match[1], match[2])
+    except LookupError:
+        return None
+
+
+def discover_routes() -> list[Route]:
+    routes: list[Route] = []
+
+    def walk(patterns, chain, admin_model):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                model = admin_model
+                if chain and str(chain[-1]) == "admin/":
+                    model = _admin_model_of(entry.pattern) or admin_model
+                walk(entry.url_patterns, (*chain, entry.pattern), model)
+            elif isinstance(entry, URLPattern):
+                routes.append(Route((*chain, entry.pattern), entry.callback, admin_model))
+            else:  # pragma: no cover - Django has only these two
+                raise TypeError(f"unknown URLconf entry {entry!r}")
+
+    walk(get_resolver().url_patterns, (), None)
+    return routes
+
+
+ROUTES = discover_routes()
+
+
+# --- The world: a city with people everywhere and canaries out of scope ----------------
+
+@dataclasses.dataclass
+class World:
+    city: Any
+    users: dict[str, User]
+    canary: dict[type[models.Model], models.Model]  # one record per model, outside every role's scope
+    inside: dict[type[models.Model], models.Model]  # one record per model, inside every role's scope
+    canary_grid: Node
+    needles: list[str]  # strings that must never reach a non-admin
+    neighbour_needles: list[str]  # strings that must never reach the resident
+    plaintexts: list[str]  # every unmasked sensitive value in the database
+    baseline: dict = dataclasses.field(default_factory=dict)  # snapshot() of the canary records as built
+
+    def record(self, model: type[models.Model], *, canary: bool) -> models.Model | None:
+        table = self.canary if canary else self.inside
+        if model in table:
+            return table[model]
+        if model._meta.label_lower in GLOBAL_MODELS:
+            # Configuration tables (no area): any row, or an id that matches none.
+            return model._base_manager.order_by("pk").first()
+        raise Unfillable(
+            f"no canary record for {model._meta.label}: add one to CANARIES in tests/test_url_scope_walk.py "
+            f"(or list it in GLOBAL_MODELS if it holds no data about people or places)"
+        )
+
+
+class Unfillable(Exception):
+    pass
+
+
+# Models that hold configuration, not data about people, places or users' own things.
+GLOBAL_MODELS = {
+    "accounts.department",
+    "registry.caretag",
+    "cases.category",
+    "cases.calendaroverride",
+    "auth.group",
+    "auth.permission",
+    "contenttypes.contenttype",
+    "sessions.session",
+    "admin.logentry",
+}
+
+
+def _person(grid: Node, household: Household, name: str, *, seq: int, region: str, phone: str, **extra) -> Person:
+    birth = dt.date(1961, 7, 9)
+    return Person.objects.create(household=household, grid=grid, name=name, gender="F", birth_date=birth,
+                                 id_number=id_number_for(birth, seq, region=region), phone=phone,
+                                 household_role=Person.HouseholdRole.HEAD, **extra)
+
+
+def _canary_records(city, users) -> tuple[dict, Node]:
+    grid = city.grids[-1]  # second street: outside every role's scope
+    building = Building.objects.create(code="B-CANARY", name=f"{MARKER}楼", address=f"{MARKER}大道1号", lon=120.035,
+                                       lat=30.035, grid=grid)
+    unit = Unit.objects.create(building=building, number="9")
+    room = Room.objects.create(unit=unit, number="909")
+    household = Household.objects.create(code=f"H-{MARKER}", room=room, grid=grid, note=f"{MARKER}户备注",
+                                         address=f"{MARKER}大道1号金丝雀小区9幢9单元909室")
+    person = _person(grid, household, MARKER, seq=777, region="650102", phone="17799995432",
+                     registered_address=f"{MARKER}户籍所在地新疆乌鲁木齐市天山区", health_notes=f"{MARKER}病史",
+                     emergency_contact_name=f"{MARKER}联系人", emergency_contact_phone="17788886543",
+                     employer=f"{MARKER}单位")
+    worker = make_user(Role.GRID_WORKER, scope=[grid], username="canary-worker")
+    worker.display_name = f"{MARKER}网格员"
+    worker.save(update_fields=["display_name"])
+    entry = AccessLog.objects.create(actor=worker, actor_role=worker.role, action=AccessLog.Action.REVEAL,
+                                     subject_type="registry.person", subject_id=person.pk, subject_label=MARKER,
+                                     subject_grid=grid, fields=["phone"], purpose=f"{MARKER}核查")
+    event = SignInEvent.objects.create(username="canary-worker", user=worker, outcome=SignInEvent.Outcome.FAILURE,
+                                       user_agent=MARKER)
+    records = {Node: grid, Building: building, Unit: unit, Room: room, Household: household, Person: person,
+               User: worker, AccessLog: entry, SignInEvent: event}
+    for label, build in CANARIES.items():
+        model = apps.get_model(label)
+        records[model] = build(grid=grid, person=person, household=household, building=building, user=worker)
+    return records, grid
+
+
+def _inside_records(city, users) -> dict:
+    resident = users[Role.RESIDENT]
+    person = resident.person
+    household = person.household
+    room = household.room
+    entry = AccessLog.objects.create(actor=users[Role.GRID_WORKER], actor_role=Role.GRID_WORKER,
+                                     action=AccessLog.Action.REVEAL, subject_type="registry.person",
+                                     subject_id=person.pk, subject_label=str(person), subject_grid=person.grid,
+                                     fields=["phone"], purpose="入户核实联系方式")
+    records = {Node: city.grids[0], Building: room.unit.building, Unit: room.unit, Room: room, Household: household,
+               Person: person, User: users[Role.GRID_WORKER], AccessLog: entry,
+               SignInEvent: SignInEvent.objects.create(username=resident.username, user=resident,
+                                                       outcome=SignInEvent.Outcome.SUCCESS)}
+    for label, build in CANARIES.items():
+        records[apps.get_model(label)] = build(grid=city.grids[0], person=person, household=household,
+                                               building=room.unit.building, user=resident)
+    return records
+
+
+def _notification(*, user, **_):
+    from communitygrid.notifications.models import Notification
+
+    return Notification.objects.create(recipient=user, kind="test", subject=f"{MARKER}通知" if user.username == "canary-worker"
+                                       else "通知", body="", channel="in_app")
+
+
+def _webhook(*, user, **_):
+    from communitygrid.notifications.models import WebhookEndpoint
+
+    return WebhookEndpoint.objects.create(user=user, name=f"{MARKER}接口" if user.username == "canary-worker" else "接口",
+                                          url="http://127.0.0.1:9/hook", secret="canary-secret-value")
+
+
+def _node_change(*, grid, **_):
+    from communitygrid.geo.models import NodeChange
+
+    # The grid map is not personal data: no marker, but a change out of scope must stay unchanged.
+    change = NodeChange.objects.create(kind=NodeChange.Kind.REDRAW, note=f"redraw of {grid.code}")
+    change.created.add(grid)
+    return change
+
+
+# Records of further models, built for the canary grid and for the in-scope world alike:
+# label → builder(grid=, person=, household=, building=, user=) → instance.
+CANARIES: dict[str, Callable[..., models.Model]] = {
+    "notifications.notification": _notification,
+    "notifications.webhookendpoint": _webhook,
+    "geo.nodechange": _node_change,
+}
+
+
+def _sensitive_strings(instance: models.Model) -> tuple[list[str], list[str]]:
+    plain, masked = [], []
+    for f in instance._meta.concrete_fields:
+        if isinstance(f, EncryptedField):
+            value = f.value_from_object(instance)
+            if value is not None and value.reveal():
+                plain.append(value.reveal())
+                shown = mask(f.kind, value.reveal())
+                if shown.strip("*"):  # an all-stars mask says nothing about whose it is
+                    masked.append(shown)
+    return plain, masked
+
+
+def _all_plaintexts() -> list[str]:
+    values = []
+    for model in models_with_encrypted_fields():
+        for instance in model._base_manager.all():
+            values += _sensitive_strings(instance)[0]
+    return sorted(set(values))
+
+
+def build_world() -> World:
+    city = build_city()
+    for grid in city.grids:
+        make_household(grid)
+    users = role_users(city)
+    for role in (Role.DISTRICT_STAFF, Role.LEADER):
+        users[role].scope_nodes.set([city.streets[0]])
+    canary, canary_grid = _canary_records(city, users)
+    inside = _inside_records(city, users)
+    person = canary[Person]
+    plain, masked = _sensitive_strings(person)
+    household_plain, household_masked = _sensitive_strings(canary[Household])
+    needles = [MARKER, str(person), *plain, *masked, *household_plain, *household_masked]
+    neighbour_household = make_household(city.grids[0], members=0)
+    neighbour = _person(city.grids[0], neighbour_household, f"{NEIGHBOUR}者", seq=555, region="330106",
+                        phone="18611112222")
+    n_plain, n_masked = _sensitive_strings(neighbour)
+    world = World(city=city, users=users, canary=canary, inside=inside, canary_grid=canary_grid,
+                  needles=sorted(set(needles)), neighbour_needles=[NEIGHBOUR, *n_plain, *n_masked],
+                  plaintexts=_all_plaintexts())
+    world.baseline = snapshot(world)
+    return world
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module inside a transaction that is rolled back at its end; each
+    test runs in a savepoint inside it (pytest-django's ``db``), so tests stay independent."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        with transaction.atomic():
+            yield build_world()
+            transaction.set_rollback(True)
+
+
+# --- Filling path parameters ------------------------------------------------------------
+
+MODEL_PARAMS = {
+    # parameter name → model label, for names that do not say the model themselves.
+    "grid_id": "geo.node",
+    "node_id": "geo.node",
+    "parent_id": "geo.node",
+    "recipient_id": "accounts.user",
+}
+CODE_PARAMS = {"code", "grid_code", "node_code", "parent_code"}
+
+
+def _model_named(name: str) -> type[models.Model] | None:
+    if name in MODEL_PARAMS:
+        return apps.get_model(MODEL_PARAMS[name])
+    candidates = [m for m in apps.get_models() if m._meta.model_name == name.replace("_", "")]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _model_from_segment(route: Route, param: str) -> type[models.Model] | None:
+    """``persons/<int:pk>`` → Person: the literal segment before the parameter, singular."""
+    text = route.text
+    match = re.search(rf"<(?:[^>:]+:)?{re.escape(param)}>", text)
+    before = text[: match.start()] if match else text
+    segments = [s for s in re.split(r"<[^>]*>|/", before) if s]
+    if not segments:
+        return None
+    word = segments[-1].replace("-", "").replace("_", "")
+    for candidate in (word, word[:-1], word[:-2]):
+        model = _model_named(candidate)
+        if model is not None:
+            return model
+    return None
+
+
+def _param_model(route: Route, param: str) -> type[models.Model] | None:
+    if route.admin_model is not None and param in {"object_id", "id"}:
+        return route.admin_model
+    if param in MODEL_PARAMS:
+        return apps.get_model(MODEL_PARAMS[param])
+    for suffix in ("_id", "_pk"):
+        if param.endswith(suffix):
+            model = _model_named(param[: -len(suffix)])
+            if model is not None:
+                return model
+    view_class = getattr(route.callback, "view_class", None)
+    if param in {"pk", "id", "object_id"} and getattr(view_class, "model", None) is not None:
+        return view_class.model
+    return _model_from_segment(route, param)
+
+
+def _fill_value(route: Route, param: str, world: World, *, canary: bool, params: dict) -> str:
+    if param == "content_type_id":
+        return str(ContentType.objects.get_for_model(Person).pk)
+    if route.callback.__name__ == "view_on_site" or (param == "object_id" and "content_type_id" in params):
+        return str(world.record(Person, canary=canary).pk)
+    if param in CODE_PARAMS or param.endswith("_code"):
+        model = _model_from_segment(route, param)
+        if model is None or not any(f.name == "code" for f in model._meta.fields):
+            model = Node
+        record = world.record(model, canary=canary)
+        return record.code if record is not None else "NO-SUCH-CODE"
+    model = _param_model(route, param)
+    if model is None:
+        raise Unfillable(
+            f"cannot tell which record the parameter <{param}> of {route.text!r} refers to: name it after the model "
+            f"(<person_id>, <household_id>…) or add it to MODEL_PARAMS in tests/test_url_scope_walk.py"
+        )
+    record = world.record(model, canary=canary)
+    return str(record.pk) if record is not None else "2147483646"
+
+
+def _regex_choices(pattern: RegexPattern) -> list[str]:
+    """Concrete texts for a regex pattern: alternations of literals, or a catch-all."""
+    regex = pattern.regex.pattern.lstrip("^").rstrip("$")
+    groups = list(re.finditer(r"\(\?P<(\w+)>([^()]*)\)", regex))
+    if not groups:
+        literal = re.sub(r"\\(.)", r"\1", regex)
+        if re.escape(literal) == regex or not set(regex) & set("[]()*+?|{}\\."):
+            return [literal]
+        raise Unfillable(f"cannot fill the regex pattern {pattern.regex.pattern!r}")
+    (group,) = groups  # the admin's two regexes have one group each
+    body = group[2]
+    if body in {".*", ".+"}:
+        values = ["no-such-page/"]
+    elif re.fullmatch(r"[\w|]+", body):
+        values = body.split("|")
+    else:
+        raise Unfillable(f"cannot fill the group {group[1]!r} of the regex pattern {pattern.regex.pattern!r}")
+    return [regex[: group.start()] + value + regex[group.end():] for value in values]
+
+
+ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+def concrete_urls(route: Route, world: World) -> list[tuple[str, bool]]:
+    """(url, is_canary_variant) pairs: one per variant of parameters (none: one, not canary)."""
+    has_params = any(ROUTE_PARAM.search(str(p)) for p in route.chain if isinstance(p, RoutePattern))
+    variants = [True, False] if has_params else [False]
+    urls = []
+    for canary in variants:
+        prefixes = ["/"]
+        for pattern in route.chain:
+            if isinstance(pattern, RegexPattern):
+                texts = _regex_choices(pattern)
+            elif isinstance(pattern, RoutePattern):
+                params: dict[str, str] = {}
+                for match in ROUTE_PARAM.finditer(str(pattern)):
+                    params[match["name"]] = ""
+                for name in params:
+                    params[name] = _fill_value(route, name, world, canary=canary, params=params)
+                texts = [ROUTE_PARAM.sub(lambda m: params[m["name"]], str(pattern))]
+            else:
+                raise Unfillable(f"unknown pattern type {type(pattern).__name__} in {route.text!r}")
+            prefixes = [prefix + text for prefix in prefixes for text in texts]
+        for url in prefixes:
+            match = resolve(urllib.parse.urlsplit(url).path)
+            if match.func is not route.callback:
+                raise Unfillable(f"the filled URL {url} of {route.text!r} resolves to another view ({match.route!r})")
+            urls.append((url, canary and has_params))
+    return urls
+
+
+# --- Requests and checks ----------------------------------------------------------------
+
+def body_text(response) -> str:
+    raw = b"".join(response.streaming_content) if response.streaming else response.content
+    texts = [raw.decode("utf-8", "replace")]
+    if raw[:2] == b"PK":  # XLSX / ZIP export: look inside every member
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            texts += [archive.read(name).decode("utf-8", "replace") for name in archive.namelist()]
+    content_type = response.get("Content-Type", "")
+    if "json" in content_type:
+        try:
+            texts.append(json.dumps(json.loads(raw), ensure_ascii=False))
+        except ValueError:
+            pass
+    joined = "\n".join(texts)
+    return joined + "\n" + urllib.parse.unquote(joined)
+
+
+def leaked(text: str, needles: list[str]) -> list[str]:
+    return [needle for needle in needles if needle and needle in text]
+
+
+def write_payload(route: Route, world: World) -> dict:
+    """An obvious edit aimed at the canary, in every field name an endpoint is likely to take."""
+    canary = world.canary
+    target_model = route.admin_model or Person
+    target = canary.get(target_model) or canary[Person]
+    return {
+        "name": "篡改", "display_name": "篡改", "note": "篡改", "subject": "篡改", "title": "篡改", "description": "篡改",
+        "phone": "13000000000", "id_number": id_number_for(dt.date(1990, 1, 1), 1), "address": "篡改路1号",
+        "grid": canary[Node].pk, "grid_id": canary[Node].pk, "grid_code": canary[Node].code, "code": canary[Node].code,
+        "person": canary[Person].pk, "person_id": canary[Person].pk, "household": canary[Household].pk,
+        "household_id": canary[Household].pk, "building": canary[Building].pk, "building_id": canary[Building].pk,
+        "ids": [canary[Person].pk], "_selected_action": [target.pk], "action": "delete_selected", "post": "yes",
+        "purpose": "越界读取测试目的说明", "fields": ["phone", "id_number"], "is_active": "", "role": Role.ADMIN,
+        "scope_nodes": [canary[Node].pk], "username": "canary-worker", "password": "wrong-password",
+        "password1": "Changed-pass-12345", "password2": "Changed-pass-12345", "usable_password": "true",
+        "new_password1": "Changed-pass-12345", "new_password2": "Changed-pass-12345", "old_password": "wrong",
+    }
+
+
+def _row_state(instance: models.Model) -> dict | None:
+    fresh = type(instance)._base_manager.filter(pk=instance.pk).first()
+    if fresh is None:
+        return None
+    state = {}
+    for f in fresh._meta.concrete_fields:
+        value = f.value_from_object(fresh)
+        # Compare ciphertexts: any rewrite of a sensitive value is a change, no decryption needed.
+        state[f.name] = value.token if isinstance(value, Sensitive) else value
+    for f in fresh._meta.many_to_many:
+        state[f.name] = sorted(getattr(fresh, f.name).values_list("pk", flat=True))
+    return state
+
+
+def snapshot(world: World) -> dict:
+    grid = world.canary_grid
+    state = {model._meta.label: _row_state(instance) for model, instance in world.canary.items()}
+    for model in apps.get_models():
+        grid_field = next((f for f in model._meta.fields if f.name == "grid" and f.is_relation), None)
+        if grid_field is not None:
+            state[f"{model._meta.label} rows in the canary grid"] = model._base_manager.filter(grid=grid).count()
+    about_canary = Q(subject_grid=grid)
+    for model, instance in world.canary.items():
+        about_canary |= Q(subject_type=model._meta.label_lower, subject_id=instance.pk)
+    state["access log entries about canary records"] = AccessLog.objects.filter(about_canary).count()
+    state["users bound to the canary grid"] = User.objects.filter(scope_nodes=grid).count()
+    return state
+
+
+def sign_in(client, world: World, role: str) -> None:
+    client.logout()
+    if role != ANONYMOUS:
+        client.force_login(world.users[role])
+
+
+def _cases(role_filter: Callable[[str], bool] = lambda role: True):
+    return [pytest.param(role, route, id=f"{role}-{route.text}") for role in ROLES if role_filter(role)
+            for route in ROUTES]
+
+
+def _fill_or_fail(route: Route, world: World) -> list[tuple[str, bool]]:
+    try:
+        return concrete_urls(route, world)
+    except Unfillable as exc:
+        problem = str(exc)
+    pytest.fail(problem, pytrace=False)
+
+
+class WriteWatch:
+    """Notes the tables a request wrote to, so the canary snapshot is compared only when
+    something was written (each test starts from the same rolled-back world)."""
+
+    WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+    UNRELATED = {"django_session"}
+
+    def __init__(self):
+        self.tables: set[str] = set()
+
+    def __call__(self, execute, sql, params, many, context):
+        match = self.WRITE.match(sql)
+        if match:
+            self.tables.add(match[1])
+        return execute(sql, params, many, context)
+
+    def request(self, send: Callable[[], Any]):
+        self.tables.clear()
+        with connection.execute_wrapper(self):
+            return send()
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.tables - self.UNRELATED)
+
+
+def assert_canary_unchanged(world: World, what: str) -> None:
+    after = snapshot(world)
+    changed = {k: (world.baseline[k], after.get(k)) for k in world.baseline if world.baseline[k] != after.get(k)}
+    assert not changed, f"{what} changed records outside the scope: {changed}"
+
+
+@pytest.mark.parametrize(("role", "route"), _cases())
+def test_url_shows_and_changes_nothing_outside_the_scope(world, db, client, role, route):
+    urls = _fill_or_fail(route, world)
+    exempt = role == Role.ADMIN
+    needles = [] if exempt else world.needles + (world.neighbour_needles if role == Role.RESIDENT else [])
+    ninja = route.ninja_methods
+    watch = WriteWatch()
+    sign_in(client, world, role)
+    for url, _canary in urls:
+        response = watch.request(lambda: client.get(url))
+        assert response.status_code < 500, f"GET {url} as {role}: {response.status_code}"
+        found = leaked(body_text(response), needles)
+        assert not found, f"GET {url} as {role} shows records outside the scope: {found}"
+        if watch.wrote and not exempt:
+            assert_canary_unchanged(world, f"GET {url} as {role}")
+
+    write_methods = sorted((ninja or set()) - {"GET"}) if ninja is not None else WRITE_METHODS_OF_DJANGO_VIEWS
+    payload = write_payload(route, world)
+    for url, canary in urls:
+        if not canary and len(urls) > 1:
+            continue  # writes are aimed at the canary; the in-scope variant was only read
+        for method in write_methods:
+            if ninja is not None:
+                body = json.dumps(payload)
+                response = watch.request(lambda: client.generic(method, url, body, content_type="application/json"))
+            else:
+                response = watch.request(lambda: client.post(url, payload))
+            assert response.status_code < 500, f"{method} {url} as {role}: {response.status_code}"
+            if not exempt:
+                found = leaked(body_text(response), needles)
+                assert not found, f"{method} {url} as {role} shows records outside the scope: {found}"
+                if watch.wrote:
+                    assert_canary_unchanged(world, f"{method} {url} as {role}")
+            sign_in(client, world, role)  # a write may have signed the client out
+
+
+# The administrator sees every record, a grid worker the records of a grid, the resident their own.
+MASKING_ROLES = {Role.ADMIN, Role.GRID_WORKER, Role.RESIDENT}
+
+
+@pytest.mark.parametrize(("role", "route"), _cases(lambda role: role in MASKING_ROLES))
+def test_pages_show_sensitive_values_only_masked(world, db, client, role, route):
+    """No GET shows a plaintext ID number, phone, address or health note of anyone: even
+    inside the scope, even to the administrator, unmasking is a POST with a purpose."""
+    urls = _fill_or_fail(route, world)
+    sign_in(client, world, role)
+    for url, _canary in urls:
+        response = client.get(url)
+        assert response.status_code < 500, f"GET {url} as {role}: {response.status_code}"
+        found = leaked(body_text(response), world.plaintexts)
+        assert not found, f"GET {url} as {role} shows unmasked sensitive values: {found}"
+
+
+def test_the_walk_covers_the_routes_everyone_depends_on():
+    texts = {route.text for route in ROUTES}
+    assert "admin/" in texts and "accounts/login/" in texts and "privacy/access-log/" in texts
+    assert any(text.startswith("api/") for text in texts)
+    assert any(route.admin_model is AccessLog for route in ROUTES)
+
+
+def test_an_unknown_parameter_fails_naming_the_pattern(world, db):
+    fake = Route((RoutePattern("things/<int:gizmo>/"),), lambda request, gizmo: None, None)
+    with pytest.raises(Unfillable, match="things/<int:gizmo>/"):
+        _fill_value(fake, "gizmo", world, canary=True, params={})
+
+
+def test_the_canary_is_really_outside_every_scope_but_the_admins(world, db):
+    from communitygrid.privacy import scoping
+
+    person = world.canary[Person]
+    for role, user in world.users.items():
+        visible = scoping.in_scope(person, user, "view")
+        assert visible == (role == Role.ADMIN), role
+    assert scoping.in_scope(world.inside[Person], world.users[Role.GRID_WORKER], "view")
+
+
+def test_the_leak_detector_sees_through_json_escapes_zip_files_and_url_encoding(world, db):
+    from django.http import HttpResponse, JsonResponse
+
+    person = world.canary[Person]
+    assert leaked(body_text(HttpResponse(f"<td>{person.phone}</td>")), world.needles) == [str(person.phone)]
+    assert MARKER in leaked(body_text(JsonResponse({"name": person.name})), world.needles)  # "\\u91d1…"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", f"<t>{person.id_number.reveal()}</t>")
+    assert leaked(body_text(HttpResponse(buffer.getvalue())), world.needles) == [person.id_number.reveal()]
+    link = "/search?q=" + urllib.parse.quote(MARKER)
+    assert leaked(body_text(HttpResponse(f'<a href="{link}">')), world.needles) == [MARKER]
+    assert not leaked(body_text(HttpResponse("<td>139****0000</td>")), world.needles)
+
+
+def test_the_snapshot_notices_a_change_to_a_canary_record(world, db):
+    assert snapshot(world) == world.baseline
+    watch = WriteWatch()
+    watch.request(lambda: Person.objects.filter(pk=world.canary[Person].pk).update(phone_bidx="x" * 32))
+    assert watch.wrote and watch.tables == {"registry_person"}
+    with pytest.raises(AssertionError, match="phone_bidx"):
+        assert_canary_unchanged(world, "test")
