@@ -122,10 +122,12 @@ class Command(BaseCommand):
             self.stdout.write(_("Periodic jobs: %(jobs)s") % {
                 "jobs": ", ".join(job_name(job) for job, _seconds in jobs) or _("none yet")})
 
-        def stop_on_sigterm(signum, frame):
+        def stop(signum, frame):
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, stop_on_sigterm)
+        # SIGINT explicitly too: a shell starting the demo in the background leaves it ignored.
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
         if host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
             self.stdout.write(self.style.WARNING(
                 _("Only requests for %(hosts)s are answered; to reach the demo by another name or address, "
