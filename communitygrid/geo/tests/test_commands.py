@@ -141,7 +141,7 @@ def test_coverage_prints_gaps_overlaps_and_workload(city):
     make_household(city.grids[0])
     out, _err = run("coverage", "S0C0")
     assert "Gaps: none" in out and "Overlaps: none" in out
-    assert "S0C0G0 网格000: 1 households; below the norm; 0 grid workers; no grid worker" in out
+    assert "S0C0G0 网格000: 1 households | below the norm | 0 grid workers | no grid worker" in out
 
 
 def test_coverage_of_an_unknown_code_fails(city):

@@ -57,6 +57,6 @@ class Command(BaseCommand):
                 parts.append(_("%(ratio).0f households per worker") % {"ratio": child.households_per_worker})
             if child.worker_status:
                 parts.append(str(WORKER_STATUS[child.worker_status]))
-            line = "; ".join(parts)
+            line = " | ".join(parts)
             flagged = child.worker_status in {"overload", "no_worker"} or child.household_status in {"below", "above"}
             self.stdout.write(self.style.WARNING(line) if flagged else line)

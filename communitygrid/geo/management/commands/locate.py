@@ -64,7 +64,8 @@ class Command(BaseCommand):
         if not path:
             raise CommandError(_("The point %(lon).6f, %(lat).6f lies outside every grid.") % {"lon": lon, "lat": lat})
         for node in path:
-            self.stdout.write(f"{node.get_level_display()}: {node.code} {node.name}")
+            self.stdout.write(_("%(level)s: %(code)s %(name)s") % {
+                "level": node.get_level_display(), "code": node.code, "name": node.name})
         for overlay in overlays(lon=lon, lat=lat):
             self.stdout.write(_("Specialised grid: %(code)s %(name)s") % {"code": overlay.code, "name": overlay.name})
 
