@@ -1,4 +1,8 @@
 from django.urls import path
 
+from communitygrid.cases import views
+
 app_name = "cases"
-urlpatterns: list = []
+urlpatterns = [
+    path("board/<str:community_code>/", views.board, name="board"),
+]

@@ -1,0 +1,321 @@
+"""Cases over JSON (mounted at /api/v1/cases): submit, list, detail, timeline, act, rate.
+
+Handlers parse, call one selector or service and render. Every service error becomes a 4xx
+with ``{"detail": message, "field": name}``: 400 bad input, 403 not yours to do, 404 not in
+your scope, 409 not allowed from the case's current state.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from communitygrid.accounts.models import Department, Role, User
+from communitygrid.cases import selectors, services, states
+from communitygrid.cases.errors import CaseError, InvalidInput, NotFound
+from communitygrid.cases.models import Case, Channel
+
+router = Router(tags=["cases"])
+MAX_ID = 2**63 - 1
+
+
+class ErrorOut(Schema):
+    detail: str
+    field: str | None = None
+
+
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+def answers(handler):
+    """Turn the services' errors into their 4xx answers."""
+
+    @functools.wraps(handler)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return handler(request, *args, **kwargs)
+        except CaseError as error:
+            return error.status, {"detail": error.message, "field": error.field}
+
+    return wrapper
+
+
+def _id(value: int | None, what: str) -> int | None:
+    if value is not None and not 0 < value <= MAX_ID:
+        raise NotFound(_("%(what)s %(id)s was not found.") % {"what": what, "id": value})
+    return value
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    group: str
+    tier: str
+
+
+class SubmitIn(Schema):
+    channel: str = Channel.WEB
+    category: str
+    description: str
+    lon: float | None = None
+    lat: float | None = None
+    building_id: int | None = None
+    room_id: int | None = None
+    at_home: bool = False
+    on_behalf_of: int | None = None
+    caller_name: str = ""
+    caller_phone: str = ""
+
+
+class CaseBrief(Schema):
+    id: int
+    category: str
+    status: str
+    created_at: dt.datetime
+
+
+class CaseOut(Schema):
+    id: int
+    category: str
+    category_name: str
+    tier: str
+    tier_reason: str
+    priority: int
+    status: str
+    status_label: str
+    channel: str
+    description: str
+    grid: str
+    grid_name: str
+    lon: float | None
+    lat: float | None
+    created_at: dt.datetime
+    respond_by: dt.datetime | None
+    resolve_by: dt.datetime | None
+    accepted_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    overdue: bool
+    escalation_level: int
+    supervised: bool
+    handler: str
+    department: str | None
+    caller: str
+    duplicate_of: int | None
+    reopen_count: int
+    rating: int | None
+    verdict: str
+    actions: list[str]
+
+
+class SubmitOut(Schema):
+    case: CaseOut
+    created: bool
+    duplicates: list[CaseBrief]
+
+
+class EventOut(Schema):
+    at: dt.datetime
+    action: str
+    from_status: str
+    to_status: str
+    who: str
+    role: str
+    note: str
+    attachments: list[dict]
+
+
+class ActionIn(Schema):
+    note: str = ""
+    reason: str = ""
+    redirect: str = ""
+    assignee_id: int | None = None
+    department_id: int | None = None
+    into_id: int | None = None
+    task_id: int | None = None
+    description: str = ""
+    due_at: dt.datetime | None = None
+    result: str = ""
+
+
+class RatingIn(Schema):
+    solved: bool
+    rating: int
+    comment: str = ""
+
+
+def case_out(case: Case, user: User) -> dict:
+    from django.utils import timezone
+
+    as_resident = user.role == Role.RESIDENT and not user.is_system_admin
+    if case.assignee_id:
+        handler = selectors.staff_label(case.assignee, case.assignee.role) if as_resident else str(case.assignee)
+    else:
+        handler = case.department.name if case.department_id else ""
+    caller = ""
+    if not as_resident and (case.caller_name or case.caller_phone):
+        from communitygrid.privacy.masking import mask_name
+
+        caller = " ".join(filter(None, [mask_name(case.caller_name), str(case.caller_phone or "")]))
+    return {
+        "id": case.pk, "category": case.category.code, "category_name": case.category.label, "tier": case.tier,
+        "tier_reason": case.tier_reason, "priority": case.priority, "status": case.status,
+        "status_label": case.get_status_display(), "channel": case.channel, "description": case.description,
+        "grid": case.grid.code, "grid_name": case.grid.name, "lon": case.lon, "lat": case.lat,
+        "created_at": case.created_at, "respond_by": case.respond_by, "resolve_by": case.resolve_by,
+        "accepted_at": case.accepted_at, "resolved_at": case.resolved_at, "closed_at": case.closed_at,
+        "overdue": case.is_overdue(timezone.now()), "escalation_level": case.escalation_level,
+        "supervised": case.supervised, "handler": handler,
+        "department": case.department.name if case.department_id else None, "caller": caller,
+        "duplicate_of": case.duplicate_of_id, "reopen_count": case.reopen_count, "rating": case.rating,
+        "verdict": case.verdict, "actions": [] if as_resident else states.allowed_actions(case.status),
+    }
+
+
+@router.get("/categories", response=list[CategoryOut])
+def categories(request):
+    return [{"code": c.code, "name": c.label, "group": c.parent.label, "tier": c.default_tier}
+            for c in selectors.category_leaves()]
+
+
+def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
+    on_behalf_of = None
+    if payload.on_behalf_of is not None:
+        on_behalf_of = User.objects.filter(pk=_id(payload.on_behalf_of, _("User")), role=Role.RESIDENT).first()
+        if on_behalf_of is None:
+            raise InvalidInput(_("Resident %(id)s does not exist.") % {"id": payload.on_behalf_of}, field="on_behalf_of")
+    result = services.case_submit(
+        submitted_by=request.user, channel=payload.channel, category_code=payload.category,
+        description=payload.description, lon=payload.lon, lat=payload.lat,
+        building_id=_id(payload.building_id, _("Building")), room_id=_id(payload.room_id, _("Room")),
+        at_home=payload.at_home, attachments=files or [], idempotency_key=request.headers.get("Idempotency-Key", ""),
+        on_behalf_of=on_behalf_of, caller_name=payload.caller_name, caller_phone=payload.caller_phone,
+    )
+    case = selectors.case_list(user=request.user).filter(pk=result.case.pk).first() or result.case
+    body = {
+        "case": case_out(case, request.user), "created": result.created,
+        "duplicates": [{"id": d.pk, "category": d.category.code, "status": d.status, "created_at": d.created_at}
+                       for d in result.duplicates],
+    }
+    return (201 if result.created else 200), body
+
+
+@router.post("/", response={200: SubmitOut, 201: SubmitOut, **ERRORS})
+@answers
+def submit(request, payload: SubmitIn):
+    """Submit a case (JSON). Send an ``Idempotency-Key`` header: a retry returns the same case (200)."""
+    return _submit(request, payload, [])
+
+
+@router.post("/upload", response={200: SubmitOut, 201: SubmitOut, **ERRORS})
+@answers
+def submit_with_attachments(request, payload: Form[SubmitIn], attachments: File[list[UploadedFile]] = None):
+    """Submit a case with photos or PDFs (multipart form: the same fields plus ``attachments``)."""
+    return _submit(request, payload, attachments)
+
+
+@router.get("/", response={200: list[CaseOut], **ERRORS})
+@answers
+def case_list(request, status: str | None = None, open: bool = False, limit: int = 50, offset: int = 0):
+    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    cases = selectors.case_list(user=request.user, status=status, open_only=open)[offset:offset + limit]
+    return 200, [case_out(case, request.user) for case in cases]
+
+
+@router.get("/{case_id}", response={200: CaseOut, **ERRORS})
+@answers
+def case_detail(request, case_id: int):
+    return 200, case_out(selectors.case_get(user=request.user, pk=_id(case_id, _("Case"))), request.user)
+
+
+@router.get("/{case_id}/timeline", response={200: list[EventOut], **ERRORS})
+@answers
+def case_timeline(request, case_id: int):
+    case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
+    return 200, selectors.case_timeline(user=request.user, case=case)
+
+
+def _department(pk: int | None) -> Department | None:
+    if pk is None:
+        return None
+    department = Department.objects.filter(pk=_id(pk, _("Department")), is_active=True).first()
+    if department is None:
+        raise InvalidInput(_("Department %(id)s does not exist.") % {"id": pk}, field="department_id")
+    return department
+
+
+def _user(pk: int | None) -> User | None:
+    if pk is None:
+        return None
+    user = User.objects.filter(pk=_id(pk, _("User")), is_active=True).first()
+    if user is None:
+        raise InvalidInput(_("User %(id)s does not exist.") % {"id": pk}, field="assignee_id")
+    return user
+
+
+# action → how the request body maps onto the service call.
+ACTIONS = {
+    "accept": lambda r, c, p: services.case_accept(case=c, actor=r.user, note=p.note),
+    "start": lambda r, c, p: services.case_start(case=c, actor=r.user, note=p.note),
+    "pause": lambda r, c, p: services.case_pause(case=c, actor=r.user, reason=p.reason),
+    "resume": lambda r, c, p: services.case_resume(case=c, actor=r.user, note=p.note),
+    "resolve": lambda r, c, p: services.case_resolve(case=c, actor=r.user, note=p.note),
+    "close": lambda r, c, p: services.case_close(case=c, actor=r.user, note=p.note),
+    "reopen": lambda r, c, p: services.case_reopen(case=c, actor=r.user, reason=p.reason),
+    "reject": lambda r, c, p: services.case_reject(case=c, actor=r.user, reason=p.reason, redirect=p.redirect),
+    "cancel": lambda r, c, p: services.case_cancel(case=c, actor=r.user, reason=p.reason),
+    "merge": lambda r, c, p: services.case_merge(
+        case=c, actor=r.user, note=p.note,
+        into=selectors.case_get(user=r.user, pk=_id(p.into_id, _("Case"))) if p.into_id else _missing("into_id")),
+    "redispatch": lambda r, c, p: services.case_redispatch(
+        case=c, actor=r.user, assignee=_user(p.assignee_id), department=_department(p.department_id), note=p.note),
+    "hand_back": lambda r, c, p: services.case_hand_back(case=c, actor=r.user, reason=p.reason),
+    "request_help": lambda r, c, p: services.case_request_help(case=c, actor=r.user, note=p.note),
+    "transfer_to_department": lambda r, c, p: services.case_transfer_to_department(
+        case=c, actor=r.user, department=_department(p.department_id) or _missing("department_id"), note=p.note),
+    "escalate": lambda r, c, p: services.case_escalate(case=c, actor=r.user, reason=p.reason),
+    "supervise": lambda r, c, p: services.case_supervise(case=c, actor=r.user, note=p.note),
+    "take_over": lambda r, c, p: services.case_take_over(case=c, actor=r.user, note=p.note),
+    "add_task": lambda r, c, p: services.case_task_add(
+        case=c, actor=r.user, description=p.description, department=_department(p.department_id),
+        assignee=_user(p.assignee_id), due_at=p.due_at),
+    "complete_task": lambda r, c, p: services.case_task_complete(
+        task=_task(r.user, c, p.task_id), actor=r.user, result=p.result),
+}
+
+
+def _missing(field: str):
+    raise InvalidInput(_("%(field)s is required.") % {"field": field}, field=field)
+
+
+def _task(user: User, case: Case, pk: int | None):
+    if pk is None:
+        _missing("task_id")
+    task = selectors.task_get(user=user, pk=_id(pk, _("Task")))
+    if task.case_id != case.pk:
+        raise NotFound(_("Task #%(id)s was not found.") % {"id": pk})
+    return task
+
+
+@router.post("/{case_id}/actions/{action}", response={200: CaseOut, **ERRORS})
+@answers
+def case_act(request, case_id: int, action: str, payload: ActionIn):
+    """Take one action on a case (accept, start, pause, resolve, escalate, supervise, …)."""
+    case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
+    if action not in ACTIONS:
+        raise InvalidInput(_("Unknown action \u201c%(action)s\u201d.") % {"action": action}, field="action")
+    ACTIONS[action](request, case, payload)
+    return 200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user)
+
+
+@router.post("/{case_id}/rating", response={200: CaseOut, **ERRORS})
+@answers
+def case_rate(request, case_id: int, payload: RatingIn):
+    """The resident's verdict: solved or not, and a rating from 1 to 5."""
+    case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
+    services.case_rate(case=case, actor=request.user, solved=payload.solved, rating=payload.rating,
+                       comment=payload.comment)
+    return 200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user)

@@ -1,0 +1,160 @@
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from communitygrid.cases.models import Case, CaseEvent, Status
+from communitygrid.cases.tests.conftest import PNG, POINT
+from communitygrid.cases.tests.test_states import make_case
+
+pytestmark = pytest.mark.urls("communitygrid.cases.tests.api_urls")
+BASE = "/test-api/v1/cases"
+
+
+def post(client, url, body=None, **headers):
+    return client.post(url, data=json.dumps(body or {}), content_type="application/json", headers=headers)
+
+
+def as_user(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def submitted(client, people):
+    response = post(as_user(client, people.resident), f"{BASE}/",
+                    {"category": "elderly_visit", "description": "请来看看", **POINT}, **{"Idempotency-Key": "k-1"})
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_submit_and_a_retry_with_the_same_key_return_one_case(client, people, submitted):
+    again = post(client, f"{BASE}/", {"category": "elderly_visit", "description": "请来看看", **POINT},
+                 **{"Idempotency-Key": "k-1"})
+    assert again.status_code == 200
+    assert again.json()["case"]["id"] == submitted["case"]["id"] and again.json()["created"] is False
+    assert Case.objects.count() == 1
+    body = submitted["case"]
+    assert body["status"] == "assigned" and body["grid"] == "S0C0G0"
+    # A resident sees the handler as role and surname, and no staff action list.
+    assert body["actions"] == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"category": "nope", "description": "x", **POINT}, "category"),
+    ({"category": "elderly_visit", "description": "x", "lon": 100.0, "lat": 10.0}, "location"),
+    ({"category": "elderly_visit", "description": "", **POINT}, "description"),
+    ({"category": "elderly_visit", "description": "x", "building_id": 10**30}, None),
+])
+def test_bad_submissions_answer_4xx_naming_the_field_and_write_nothing(client, people, body, field):
+    response = post(as_user(client, people.resident), f"{BASE}/", body)
+    assert 400 <= response.status_code < 500, response.content
+    if field:
+        assert response.json()["field"] == field and response.json()["detail"]
+    assert not Case.objects.exists()
+
+
+def test_malformed_json_is_a_4xx(client, people):
+    response = as_user(client, people.resident).post(f"{BASE}/", data="{not json", content_type="application/json")
+    assert 400 <= response.status_code < 500
+
+
+def test_upload_with_attachments_checks_their_type(client, people):
+    client = as_user(client, people.resident)
+    fields = {"category": "elderly_visit", "description": "照片", **POINT}
+    ok = client.post(f"{BASE}/upload", {**fields, "attachments": [SimpleUploadedFile("a.png", PNG)]})
+    assert ok.status_code == 201, ok.content
+    bad = client.post(f"{BASE}/upload", {**fields, "attachments": [SimpleUploadedFile("a.png", b"MZ\x90 not an image")]})
+    assert bad.status_code == 400 and bad.json()["field"] == "attachments"
+    assert Case.objects.count() == 1
+
+
+def test_anonymous_requests_are_refused(client, db):
+    assert client.get(f"{BASE}/").status_code == 401
+
+
+VISIBLE = {"resident": True, "grid_worker": True, "grid_leader": True, "community_staff": True, "street_staff": True,
+           "district_staff": True, "admin": True, "department_staff": False, "leader": False, "outsider": False}
+
+
+@pytest.mark.parametrize("role, visible", sorted(VISIBLE.items()))
+def test_who_sees_a_case_in_the_first_grid(client, people, role, visible):
+    case = make_case(people, Status.ASSIGNED)
+    user = {"resident": people.resident, "grid_worker": people.worker, "grid_leader": people.leader,
+            "community_staff": people.community, "street_staff": people.street, "district_staff": people.district,
+            "admin": people.admin, "department_staff": people.dept_staff, "leader": people.cockpit,
+            "outsider": people.outsider}[role]
+    client = as_user(client, user)
+    detail = client.get(f"{BASE}/{case.pk}")
+    assert detail.status_code == (200 if visible else 404)
+    listed = [c["id"] for c in client.get(f"{BASE}/").json()]
+    assert (case.pk in listed) == visible
+    assert client.get(f"{BASE}/{case.pk}/timeline").status_code == (200 if visible else 404)
+
+
+def test_department_staff_see_cases_of_their_department(client, people):
+    case = make_case(people, Status.ASSIGNED, assignee=None, department=people.department)
+    assert as_user(client, people.dept_staff).get(f"{BASE}/{case.pk}").status_code == 200
+
+
+def test_acting_allowed_forbidden_and_not_yours(client, people):
+    case = make_case(people, Status.ASSIGNED)
+    worker = as_user(client, people.worker)
+    assert post(worker, f"{BASE}/{case.pk}/actions/resolve", {"note": "x"}).status_code == 409
+    assert not CaseEvent.objects.filter(case=case).exists()
+    accepted = post(worker, f"{BASE}/{case.pk}/actions/accept")
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert post(worker, f"{BASE}/{case.pk}/actions/fly").status_code == 400
+    assert post(worker, f"{BASE}/{case.pk}/actions/pause", {"reason": ""}).json()["field"] == "reason"
+    other = as_user(client, people.worker2)
+    assert post(other, f"{BASE}/{case.pk}/actions/start").status_code == 403
+    outsider = as_user(client, people.outsider)
+    assert post(outsider, f"{BASE}/{case.pk}/actions/start").status_code == 404
+    assert post(as_user(client, people.community), f"{BASE}/{case.pk}/actions/supervise",
+                {"note": "by Friday"}).json()["supervised"] is True
+
+
+def test_merge_and_transfer_need_their_targets(client, people):
+    case = make_case(people, Status.ASSIGNED)
+    staff = as_user(client, people.community)
+    assert post(staff, f"{BASE}/{case.pk}/actions/merge").json()["field"] == "into_id"
+    assert post(staff, f"{BASE}/{case.pk}/actions/merge", {"into_id": 999999}).status_code == 404
+    assert post(staff, f"{BASE}/{case.pk}/actions/transfer_to_department", {"department_id": 999999}).json()["field"] == "department_id"
+    moved = post(staff, f"{BASE}/{case.pk}/actions/transfer_to_department", {"department_id": people.department.pk})
+    assert moved.status_code == 200 and moved.json()["department"] == people.department.name
+
+
+def test_resident_rates_and_sees_staff_as_role_and_surname(client, people):
+    people.worker.last_name, people.worker.display_name = "张", "张伟"
+    people.worker.save()
+    case = make_case(people, Status.IN_PROGRESS)
+    post(as_user(client, people.worker), f"{BASE}/{case.pk}/actions/resolve", {"note": "修好了"})
+    resident = as_user(client, people.resident)
+    assert post(resident, f"{BASE}/{case.pk}/rating", {"solved": True, "rating": 9}).status_code == 400
+    rated = post(resident, f"{BASE}/{case.pk}/rating", {"solved": True, "rating": 5, "comment": "谢谢"})
+    assert rated.status_code == 200 and rated.json()["status"] == "closed"
+    timeline = resident.get(f"{BASE}/{case.pk}/timeline").json()
+    whos = [row["who"] for row in timeline]
+    assert "张伟" not in json.dumps(timeline, ensure_ascii=False)
+    assert any(who.endswith(" 张") for who in whos)
+
+
+def test_huge_ids_are_not_found_not_errors(client, people):
+    client = as_user(client, people.admin)
+    assert client.get(f"{BASE}/{2**70}").status_code in (404, 422)
+    assert client.get(f"{BASE}/{2**63}").status_code in (404, 422)
+    assert client.get(f"{BASE}/0").status_code == 404
+
+
+def test_the_public_board_shows_cases_without_personal_data(client, people, submit):
+    case = submit(user=people.community, channel="hotline", caller_name="王大明", caller_phone="13912345678",
+                  description="秘密的描述").case
+    response = client.get(f"/cases/board/{people.city.communities[0].code}/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert case.category.name in html and people.grid.name in html
+    for private in ("王大明", "13912345678", "139****5678", "秘密的描述", people.community.username):
+        assert private not in html
+    other = client.get(f"/cases/board/{people.city.communities[1].code}/").content.decode()
+    assert case.category.name not in other
+    assert client.get("/cases/board/NOPE/").status_code == 404
