@@ -13,9 +13,12 @@ call the application makes (``communitygrid.geo.index.current_index``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,7 +28,9 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "communitygrid.settings")
 os.environ.setdefault("CG_DEV_SECRETS", "1")
-os.environ.setdefault("CG_DATA_DIR", "/tmp/cg-bench-locate")
+if "CG_DATA_DIR" not in os.environ:  # settings need a data directory; this run touches no database
+    os.environ["CG_DATA_DIR"] = tempfile.mkdtemp(prefix="cg-bench-locate-")
+    atexit.register(shutil.rmtree, os.environ["CG_DATA_DIR"], ignore_errors=True)
 
 import django  # noqa: E402
 
