@@ -50,6 +50,7 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
 
 ACTION_LABELS = {
     "submit": gettext_lazy("Submitted"),
+    "import": gettext_lazy("Imported from another system"),
     "dispatch": gettext_lazy("Dispatched"),
     "accept": gettext_lazy("Accepted"),
     "start": gettext_lazy("Work started"),
