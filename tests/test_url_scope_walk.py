@@ -34,7 +34,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from communitygrid.accounts.models import Role, SignInEvent, User
-from communitygrid.geo.models import Node
+from communitygrid.geo.models import Level, Node
 from communitygrid.privacy.fields import EncryptedField, Sensitive, models_with_encrypted_fields
 from communitygrid.privacy.masking import mask
 from communitygrid.privacy.models import AccessLog
@@ -218,7 +218,7 @@ def _webhook(*, user, **_):
 
 
 def _node_change(*, grid, **_):
-    from communitygrid.geo.models import NodeChange
+    from communitygrid.geo.models import Level, NodeChange
 
     # The grid map is not personal data: no marker, but a change out of scope must stay unchanged.
     change = NodeChange.objects.create(kind=NodeChange.Kind.REDRAW, note=f"redraw of {grid.code}")
@@ -299,7 +299,7 @@ MODEL_PARAMS = {
     "parent_id": "geo.node",
     "recipient_id": "accounts.user",
 }
-CODE_PARAMS = {"code", "grid_code", "node_code", "parent_code"}
+CODE_PARAMS = {"code", "node_code", "parent_code"}
 
 
 def _model_named(name: str) -> type[models.Model] | None:
@@ -346,6 +346,11 @@ def _fill_value(route: Route, param: str, world: World, *, canary: bool, params:
         return str(ContentType.objects.get_for_model(Person).pk)
     if route.callback.__name__ == "view_on_site" or (param == "object_id" and "content_type_id" in params):
         return str(world.record(Person, canary=canary).pk)
+    level = param[: -len("_code")] if param.endswith("_code") else None
+    if level in Level.values:
+        # <community_code> → the community above the canary (or in-scope) grid, and so on.
+        grid = world.record(Node, canary=canary)
+        return next(node.code for node in grid.ancestors() if node.level == level)
     if param in CODE_PARAMS or param.endswith("_code"):
         model = _model_from_segment(route, param)
         if model is None or not any(f.name == "code" for f in model._meta.fields):
@@ -433,6 +438,18 @@ def body_text(response) -> str:
 
 def leaked(text: str, needles: list[str]) -> list[str]:
     return [needle for needle in needles if needle and needle in text]
+
+
+def search_query(world: World) -> dict:
+    """Search terms that find the canary (exact blind-index matches in other spellings, a
+    name prefix) without being needles themselves, so a page that echoes them is no leak."""
+    person = world.canary[Person]
+    phone = person.phone.reveal()
+    id_number = person.id_number.reveal()
+    spaced_id = f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}"
+    prefix = MARKER[:-1]
+    return {"q": prefix, "search": prefix, "name": prefix, "phone": f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}",
+            "id_number": spaced_id, "grid": world.canary_grid.code, "code": world.canary_grid.code}
 
 
 def write_payload(route: Route, world: World) -> dict:
@@ -543,12 +560,14 @@ def test_url_shows_and_changes_nothing_outside_the_scope(world, db, client, role
     watch = WriteWatch()
     sign_in(client, world, role)
     for url, _canary in urls:
-        response = watch.request(lambda: client.get(url))
-        assert response.status_code < 500, f"GET {url} as {role}: {response.status_code}"
-        found = leaked(body_text(response), needles)
-        assert not found, f"GET {url} as {role} shows records outside the scope: {found}"
-        if watch.wrote and not exempt:
-            assert_canary_unchanged(world, f"GET {url} as {role}")
+        for query in ({}, search_query(world)):
+            response = watch.request(lambda: client.get(url, query))
+            shown = f"GET {url}{'?' + urllib.parse.urlencode(query) if query else ''} as {role}"
+            assert response.status_code < 500, f"{shown}: {response.status_code}"
+            found = leaked(body_text(response), needles)
+            assert not found, f"{shown} shows records outside the scope: {found}"
+            if watch.wrote and not exempt:
+                assert_canary_unchanged(world, shown)
 
     write_methods = sorted((ninja or set()) - {"GET"}) if ninja is not None else WRITE_METHODS_OF_DJANGO_VIEWS
     payload = write_payload(route, world)
@@ -623,6 +642,8 @@ def test_the_leak_detector_sees_through_json_escapes_zip_files_and_url_encoding(
     link = "/search?q=" + urllib.parse.quote(MARKER)
     assert leaked(body_text(HttpResponse(f'<a href="{link}">')), world.needles) == [MARKER]
     assert not leaked(body_text(HttpResponse("<td>139****0000</td>")), world.needles)
+    echoed = " ".join(search_query(world).values()) + urllib.parse.urlencode(search_query(world))
+    assert not leaked(body_text(HttpResponse(echoed)), world.needles)  # a page may repeat the search
 
 
 def test_the_snapshot_notices_a_change_to_a_canary_record(world, db):
