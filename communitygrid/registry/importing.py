@@ -187,6 +187,15 @@ def _messages(error: ValidationError) -> list[str]:
     return [str(message) for message in error.messages]
 
 
+def join_problems(problems: list[str]) -> str:
+    return _("; ").join(problems)
+
+
+def _about(key: str, error: ValidationError) -> list[str]:
+    """The error's messages, each prefixed by the column it is about."""
+    return [_("%(column)s: %(problem)s") % {"column": _column_label(key), "problem": m} for m in _messages(error)]
+
+
 # --- Results and reports -----------------------------------------------------------------------
 
 
@@ -198,7 +207,7 @@ class RejectedRow:
 
     @property
     def reason(self) -> str:
-        return "; ".join(self.reasons)
+        return join_problems(self.reasons)
 
 
 @dataclass
@@ -248,7 +257,7 @@ def _fetch_in(queryset, field_name: str, keys: Iterable) -> list:
 
 def _too_long(values: dict[str, str]) -> list[str]:
     return [
-        _("%(field)s is longer than %(max)d characters") % {"field": name, "max": MAX_LENGTHS[name]}
+        _("%(field)s is longer than %(max)d characters") % {"field": _column_label(name), "max": MAX_LENGTHS[name]}
         for name, value in values.items()
         if name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]
     ]
@@ -476,13 +485,13 @@ class _HouseholdImport:
             try:
                 birth_date = parse_date(self.table.value(cells, "birth_date"), excel_epoch=self.table.excel_epoch)
             except ValidationError as exc:
-                reasons += [_("birth date: %(problem)s") % {"problem": m} for m in _messages(exc)]
+                reasons += _about("birth_date", exc)
         for key in ("gender", "household_role", "residence", "employment"):
             if key in self.present:
                 try:
                     values[key] = parse_choice(key, texts.get(key, ""))
                 except ValidationError as exc:
-                    reasons += [f"{_column_label(key)}: {m}" for m in _messages(exc)]
+                    reasons += _about(key, exc)
         gender = values.pop("gender", None) or None
         if parsed_id is not None:
             try:
@@ -500,7 +509,7 @@ class _HouseholdImport:
                 try:
                     values[key] = normalise_phone(raw) if raw else None
                 except ValidationError as exc:
-                    reasons += [f"{_column_label(key)}: {m}" for m in _messages(exc)]
+                    reasons += _about(key, exc)
         for key in ("registered_address", "health_notes"):
             if key in self.present:
                 values[key] = texts.get(key, "") or None
@@ -530,7 +539,7 @@ class _HouseholdImport:
             try:
                 tenure = parse_choice("tenure", texts.get("tenure", ""))
             except ValidationError as exc:
-                return [f"{_column_label('tenure')}: {m}" for m in _messages(exc)]
+                return _about("tenure", exc)
         plan = self.plans.get(code)
         if plan is None:
             self.plans[code] = _HouseholdPlan(code, building.pk, building.grid_id, unit, room, line,
@@ -663,9 +672,10 @@ def _plain(value) -> str | None:
 
 
 def _column_label(key: str) -> str:
+    """The header of a column in the language of the messages (reports name the column people see)."""
     for column in HOUSEHOLD_COLUMNS + BUILDING_COLUMNS:
         if column.key == key:
-            return column.zh if translation.get_language() == "zh-hans" else column.en
+            return column.zh if (translation.get_language() or "").startswith("zh") else column.en
     return key
 
 
@@ -772,17 +782,19 @@ class _BuildingImport:
         if not name:
             reasons.append(_("name is missing"))
         if len(name) > 200:
-            reasons.append(_("name is longer than 200 characters"))
+            reasons.append(_("%(field)s is longer than %(max)d characters") % {"field": _column_label("name"),
+                                                                               "max": 200})
         values: dict[str, object] = {"name": name}
         if "address" in self.present:
             values["address"] = self.text(cells, "address")
             if len(values["address"]) > 300:
-                reasons.append(_("address is longer than 300 characters"))
+                reasons.append(_("%(field)s is longer than %(max)d characters") % {"field": _column_label("address"),
+                                                                                   "max": 300})
         if "kind" in self.present:
             try:
                 values["kind"] = parse_choice("kind", self.text(cells, "kind"))
             except ValidationError as exc:
-                reasons += [f"{_column_label('kind')}: {m}" for m in _messages(exc)]
+                reasons += _about("kind", exc)
         lon = lat = None
         for key, low, high in (("lon", -180.0, 180.0), ("lat", -90.0, 90.0)):
             raw = self.text(cells, key)

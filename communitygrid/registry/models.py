@@ -215,7 +215,7 @@ class Person(Verified):
     grid = models.ForeignKey(
         "geo.Node", on_delete=models.PROTECT, related_name="persons", verbose_name=_("grid"), db_index=False
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("full name"), max_length=100)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"))
     id_number = EncryptedField(_("ID number"), kind="id_number", blind_index_field="id_number_bidx")

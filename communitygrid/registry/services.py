@@ -157,7 +157,7 @@ def care_tag_levels(value: Mapping[str, str] | list) -> dict[CareTag, str]:
         if problem:
             problems.append(problem)
     if problems:
-        raise ValidationError("; ".join(problems), code="care_tag")
+        raise ValidationError(_("; ").join(problems), code="care_tag")
     return result
 
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from communitygrid.registry.importing import ImportResult, write_report
 from communitygrid.registry.tabular import FORMATS, TableFileError
 
+KIND_LABELS = {
+    "buildings": gettext_lazy("buildings"),
+    "rooms": gettext_lazy("rooms"),
+    "households": gettext_lazy("households"),
+    "persons": gettext_lazy("persons"),
+    "care tags": gettext_lazy("special-care memberships"),
+}
 # Exit status when some rows were rejected (the accepted ones are written): scripts can tell
 # "everything went in" (0) from "look at the report" (2) and "nothing was written" (1).
 EXIT_ROWS_REJECTED = 2
@@ -50,16 +58,15 @@ class ImportCommand(BaseCommand):
         for row in result.rejected:
             self.stdout.write(_("line %(line)d (%(code)s): %(reason)s")
                               % {"line": row.line, "code": row.reference or "-", "reason": row.reason})
-        verb = _("would be") if result.dry_run else _("were")
         self.stdout.write(
             _("%(rows)d row(s) read, %(accepted)d accepted, %(rejected)d rejected.")
             % {"rows": result.rows, "accepted": result.accepted, "rejected": len(result.rejected)}
         )
         for kind in sorted(set(result.created) | set(result.updated) | set(result.unchanged)):
             self.stdout.write(
-                _("%(kind)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged (%(verb)s written).")
-                % {"kind": kind, "created": result.created[kind], "updated": result.updated[kind],
-                   "unchanged": result.unchanged[kind], "verb": verb}
+                _("%(kind)s: %(created)d created, %(updated)d updated, %(unchanged)d unchanged.")
+                % {"kind": KIND_LABELS.get(kind, kind), "created": result.created[kind],
+                   "updated": result.updated[kind], "unchanged": result.unchanged[kind]}
             )
         if result.dry_run:
             self.stdout.write(_("Dry run: nothing was written."))
