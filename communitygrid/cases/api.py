@@ -306,7 +306,7 @@ def case_act(request, case_id: int, action: str, payload: ActionIn):
     """Take one action on a case (accept, start, pause, resolve, escalate, supervise, …)."""
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
     if action not in ACTIONS:
-        raise InvalidInput(_("Unknown action \u201c%(action)s\u201d.") % {"action": action}, field="action")
+        raise InvalidInput(_("Unknown action “%(action)s”.") % {"action": action}, field="action")
     ACTIONS[action](request, case, payload)
     return 200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user)
 

@@ -78,7 +78,7 @@ def parse_datetime(text: str) -> dt.datetime:
             except ValueError:
                 continue
     if value is None:
-        raise BadValue(_("\u201c%(text)s\u201d is not a date this import understands (e.g. 2024-03-05 14:30).")
+        raise BadValue(_("“%(text)s” is not a date this import understands (e.g. 2024-03-05 14:30).")
                        % {"text": text})
     if timezone.is_naive(value):
         value = timezone.make_aware(value, timezone.get_default_timezone())
@@ -156,7 +156,7 @@ def _status(text: str, closed_at: dt.datetime | None) -> str:
         return Status.CANCELLED
     if key in OPEN_WORDS:
         return Status.SUBMITTED
-    raise BadValue(_("status \u201c%(text)s\u201d is none of closed, cancelled or open (e.g. closed, 已办结, 处理中).")
+    raise BadValue(_("status “%(text)s” is none of closed, cancelled or open (e.g. closed, 已办结, 处理中).")
                    % {"text": text})
 
 
@@ -169,7 +169,7 @@ def _coordinate(text: str, low: float, high: float, label: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise BadValue(_("%(label)s \u201c%(text)s\u201d is not a number.") % {"label": label, "text": text}) from None
+        raise BadValue(_("%(label)s “%(text)s” is not a number.") % {"label": label, "text": text}) from None
     if not low <= value <= high:
         raise BadValue(_("%(label)s %(value)s is out of range.") % {"label": label, "value": text})
     return value
@@ -269,6 +269,6 @@ def parse_columns(text: str) -> dict[str, str]:
             continue
         name, sep, header = part.partition("=")
         if not sep or not name.strip() or not header.strip():
-            raise BadValue(_("\u201c%(part)s\u201d is not FIELD=COLUMN.") % {"part": part.strip()})
+            raise BadValue(_("“%(part)s” is not FIELD=COLUMN.") % {"part": part.strip()})
         mapping[name.strip()] = header.strip()
     return mapping

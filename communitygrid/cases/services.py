@@ -178,7 +178,7 @@ def _transition(case: Case, *, action: str, actor: User | None, note: str = "", 
         if updated != 1:
             case.refresh_from_db()
             raise TransitionNotAllowed(
-                _("Case #%(id)s changed meanwhile (it is now \u201c%(status)s\u201d); reload it and try again.")
+                _("Case #%(id)s changed meanwhile (it is now “%(status)s”); reload it and try again.")
                 % {"id": case.pk, "status": case.get_status_display()}
             )
         event = CaseEvent.objects.create(
@@ -253,7 +253,7 @@ def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | N
 
     given = [lon is not None or lat is not None, building_id is not None or room_id is not None, at_home]
     if sum(given) != 1:
-        raise InvalidInput(_("Give exactly one location: a map point, a building or room, or \u201cat home\u201d."),
+        raise InvalidInput(_("Give exactly one location: a map point, a building or room, or “at home”."),
                            field="location")
     if given[0]:
         try:
@@ -281,7 +281,7 @@ def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | N
         return _Place(building.grid, building.lon, building.lat, building, room)
     household = getattr(getattr(reporter, "person", None), "household", None) if reporter else None
     if household is None:
-        raise InvalidInput(_("\u201cAt home\u201d needs a reporter with a registered household."), field="location")
+        raise InvalidInput(_("“At home” needs a reporter with a registered household."), field="location")
     room = household.room
     building = room.unit.building if room else None
     return _Place(household.grid, building.lon if building else None, building.lat if building else None, building, room)
@@ -337,7 +337,7 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
     field, before anything is written.
     """
     if channel not in Channel.values or channel == Channel.IMPORT:
-        raise InvalidInput(_("Unknown channel \u201c%(channel)s\u201d.") % {"channel": channel}, field="channel")
+        raise InvalidInput(_("Unknown channel “%(channel)s”.") % {"channel": channel}, field="channel")
     is_resident = submitted_by.role == Role.RESIDENT and not submitted_by.is_superuser
     if is_resident and channel not in RESIDENT_CHANNELS:
         raise InvalidInput(_("Residents submit through the web, the app or the call-for-help button."), field="channel")
@@ -354,7 +354,7 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
         raise InvalidInput(_("Category is required."), field="category")
     category = Category.objects.filter(code=category_code.strip(), is_active=True, parent__isnull=False).first()
     if category is None:
-        raise InvalidInput(_("Unknown category \u201c%(code)s\u201d.") % {"code": category_code}, field="category")
+        raise InvalidInput(_("Unknown category “%(code)s”.") % {"code": category_code}, field="category")
     description = _required_text(description, "description", _("Description"))
     if len(description) > DESCRIPTION_MAX:
         raise InvalidInput(_("The description is longer than %(n)d characters.") % {"n": DESCRIPTION_MAX},

@@ -83,10 +83,10 @@ def target(action: str, status: str) -> str:
     try:
         sources, result = TRANSITIONS[action]
     except KeyError:
-        raise TransitionNotAllowed(_("Unknown action \u201c%(action)s\u201d.") % {"action": action}, field="action")
+        raise TransitionNotAllowed(_("Unknown action “%(action)s”.") % {"action": action}, field="action")
     if status not in sources:
         raise TransitionNotAllowed(
-            _("A case that is \u201c%(status)s\u201d cannot be \u201c%(action)s\u201d.")
+            _("A case that is “%(status)s” cannot be “%(action)s”.")
             % {"status": Status(status).label, "action": ACTION_LABELS[action]}
         )
     return status if result == SAME else result

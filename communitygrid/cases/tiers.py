@@ -87,7 +87,7 @@ def classify(*, category: Category, description: str, care_groups: list[str], ch
     word = danger_word(description)
     if word:
         tier = Tier.URGENT
-        reasons.append(_("danger word \u201c%(word)s\u201d") % {"word": word})
+        reasons.append(_("danger word “%(word)s”") % {"word": word})
     if channel in (Channel.ONE_TAP, Channel.IOT) and tier != Tier.URGENT:
         tier = Tier.URGENT
         reasons.append(_("call for help or alarm"))
