@@ -78,3 +78,14 @@ def area_q(user, action: str, *, grid_field: str = "grid", own_q: Q | None = Non
     if user.role == Role.RESIDENT and not user.is_superuser:
         return own_q if own_q is not None else NOTHING
     return node_path_q(user, prefix=f"{grid_field}__")
+
+
+def figures_node_q(user, prefix: str = "") -> Q:
+    """Nodes whose *aggregate* figures (counts, coverage, KPIs — never individual people) the
+    user may see: area staff their areas, leaders the areas they oversee, admins everything."""
+    if user.role == Role.LEADER and not user.is_superuser:
+        q = NOTHING
+        for path in scope_paths(user):
+            q |= Q(**{f"{prefix}path__startswith": path})
+        return q
+    return node_path_q(user, prefix=prefix)

@@ -16,7 +16,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from shapely.geometry import shape
 
-from communitygrid.accounts.scopes import node_path_q
+from communitygrid.accounts.scopes import figures_node_q
 from communitygrid.geo.geometry import MIN_AREA_M2, area_m2, to_geojson
 from communitygrid.geo.index import OUTSIDE, NodeInfo, current_index
 from communitygrid.geo.models import SPECIALISED_KINDS, GridKind, Node, NodeStatus
@@ -118,8 +118,8 @@ class CoverageReport:
 
 
 def in_scope(*, user, node: Node) -> bool:
-    """Whether ``node`` lies inside the user's area scope (figures about people are scoped)."""
-    return Node.objects.filter(node_path_q(user)).filter(pk=node.pk).exists()
+    """Whether ``node``'s aggregate figures (coverage, counts) are inside the user's scope."""
+    return Node.objects.filter(figures_node_q(user)).filter(pk=node.pk).exists()
 
 
 def coverage_report(*, user, parent: Node) -> CoverageReport:

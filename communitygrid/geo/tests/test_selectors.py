@@ -137,3 +137,11 @@ def test_coverage_inside_the_users_scope_is_given(city):
     assert coverage_report(user=street_staff, parent=city.communities[1]).code == "S0C1"
     with pytest.raises(PermissionDenied):
         coverage_report(user=street_staff, parent=city.communities[2])
+
+
+def test_leader_sees_coverage_figures_of_the_area_they_oversee(city):
+    leader = make_user(Role.LEADER, scope=[city.district])
+    assert coverage_report(user=leader, parent=city.communities[3]).code == "S1C1"
+    outsider = make_user(Role.LEADER, scope=[city.streets[0]])
+    with pytest.raises(PermissionDenied):
+        coverage_report(user=outsider, parent=city.communities[3])
