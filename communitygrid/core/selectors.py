@@ -66,6 +66,14 @@ class AreaOverview:
     care: list[tuple[CareTag, int]] = field(default_factory=list)
 
     @property
+    def scope_parent(self) -> Node | None:
+        """The common parent of many scope nodes (a grid leader's grids), to name them in one word."""
+        parents = {node.parent_id for node in self.scope}
+        if len(self.scope) > 2 and len(parents) == 1:
+            return self.scope[0].parent
+        return None
+
+    @property
     def percent_60(self) -> float | None:
         return 100 * self.aged_60 / self.total.persons if self.total.persons else None
 
@@ -145,7 +153,8 @@ def _row_nodes(user, scope: list[Node]) -> list[Node]:
 def area_overview(*, user, today: dt.date | None = None) -> AreaOverview:
     """Households, persons, workers and the 300–500 norm per child area of the user's scope."""
     today = today or timezone.localdate()
-    scope = list(Node.objects.filter(pk__in=user.scope_nodes.values("pk")).active().order_by("code"))
+    scope = list(Node.objects.filter(pk__in=user.scope_nodes.values("pk")).active().select_related("parent")
+                 .order_by("code"))
     rows = [AreaRow(node=node) for node in _row_nodes(user, scope)]
     households, persons = _people(user)
 

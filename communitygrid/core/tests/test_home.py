@@ -69,6 +69,17 @@ def test_district_staff_see_streets_with_their_grids_outside_the_norm(home, city
     assert "4 of 4 grids outside" in page
 
 
+def test_a_grid_leader_s_many_grids_are_named_by_their_community(home, city, users):
+    from communitygrid.testing import make_node, square
+
+    extra = make_node(code="S0C0G9", name="网格009", level="grid", parent=city.communities[0],
+                      geometry=square(120.0, 30.0, 0.001), kind="comprehensive")
+    leader = make_user(Role.GRID_LEADER, scope=[*city.grids[:2], extra])
+    assert selectors.area_overview(user=leader).scope_parent == city.communities[0]
+    assert f"{city.communities[0].name}, 3 grids" in home(leader, "en")
+    assert selectors.area_overview(user=users[Role.GRID_LEADER]).scope_parent is None
+
+
 def test_ages_are_counted_on_the_day(city, users):
     person = Person.objects.filter(grid=city.grids[0]).first()
     today = dt.date(2030, 6, 1)
