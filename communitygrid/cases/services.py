@@ -858,12 +858,18 @@ def cases_escalate_overdue(*, cases: list[Case], now: dt.datetime, cache: SweepC
         return {"escalation_level": level, "warn_at": None,
                 "escalate_at": steps[case.tier] if level < EscalationLevel.DISTRICT else None}
 
+    reasons: dict[int, str] = {}
+
     def reason(case):
-        # Called after compute: the status is unchanged, the deadline is the one that passed.
-        with translation.override(settings.LANGUAGE_CODE):
-            if case.status in AWAITING_RESPONSE:
-                return _("no one responded by %(at)s") % {"at": _local(case.respond_by)}
-            return _("not resolved by %(at)s") % {"at": _local(case.resolve_by)}
+        # Called after compute (the status is unchanged, the deadline is the one that passed),
+        # once for the event's note and once for the notice: worded once.
+        if case.pk not in reasons:
+            with translation.override(settings.LANGUAGE_CODE):
+                if case.status in AWAITING_RESPONSE:
+                    reasons[case.pk] = _("no one responded by %(at)s") % {"at": _local(case.respond_by)}
+                else:
+                    reasons[case.pk] = _("not resolved by %(at)s") % {"at": _local(case.resolve_by)}
+        return reasons[case.pk]
 
     def notices(case):
         return "case_escalated", cache.level_staff(case, case.escalation_level), {

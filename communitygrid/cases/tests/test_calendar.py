@@ -81,3 +81,37 @@ def test_working_hours_cross_into_2027_on_the_weekday_fallback():
 def test_naive_datetimes_are_refused():
     with pytest.raises(ValueError):
         add_working_days(dt.datetime(2026, 3, 2, 10, 0), 1)
+
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+starts = st.datetimes(min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                      timezones=st.just(UTC))
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(start=starts, n=st.integers(min_value=1, max_value=20))
+def test_add_working_days_ends_a_working_day_with_exactly_n_working_days_after_the_start(start, n):
+    due = add_working_days(start, n).astimezone(SHANGHAI)
+    assert due.time() == dt.time(23, 59, 59) and is_workday(due.date())
+    first = start.astimezone(SHANGHAI).date()
+    days = [first + dt.timedelta(days=k) for k in range(1, (due.date() - first).days + 1)]
+    assert sum(is_workday(day) for day in days) == n
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(start=starts, hours=st.integers(min_value=1, max_value=200))
+def test_add_working_hours_counts_only_hours_on_working_days(start, hours):
+    due = add_working_hours(start, hours)
+    assert due > start
+    # The time spent on working days between start and due, day by local day, is ``hours``.
+    spent = dt.timedelta()
+    cursor = start.astimezone(SHANGHAI)
+    end = due.astimezone(SHANGHAI)
+    while cursor < end:
+        midnight = dt.datetime.combine(cursor.date() + dt.timedelta(days=1), dt.time(0), tzinfo=SHANGHAI)
+        step_end = min(midnight, end)
+        if is_workday(cursor.date()):
+            spent += step_end - cursor
+        cursor = step_end
+    assert spent == dt.timedelta(hours=hours)
