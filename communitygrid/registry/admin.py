@@ -1,8 +1,8 @@
 """The registry in the back-office, with the same scopes and masking as everywhere else.
 
 Querysets come from :mod:`selectors` (a community staff member sees only their community);
-protected values show masked in lists and are never prefilled in forms (a form accepts a new
-value; leaving it empty keeps the stored one); persons and households are written through
+protected values show masked in lists and are never prefilled in forms (``EncryptedField``'s own
+form field: a new value replaces, an empty input keeps the stored one); persons and households go through
 :mod:`services`; people are never deleted in bulk.
 """
 from __future__ import annotations
@@ -16,41 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from communitygrid.accounts.scopes import may, node_path_q
 from communitygrid.core.admin_site import admin_site
 from communitygrid.geo.models import Node
-from communitygrid.privacy.fields import EncryptedField
 from communitygrid.registry import selectors, services
 from communitygrid.registry.models import Building, CareTag, Household, Person, PersonCareTag, Room, Unit
-
-
-def _encrypted_names(model) -> list[str]:
-    return [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
-
-
-class SensitiveFieldsForm(forms.ModelForm):
-    """Encrypted fields start empty: typing replaces the stored value, leaving them empty keeps it."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in _encrypted_names(self._meta.model):
-            if name not in self.fields:
-                continue
-            field = self.fields[name]
-            current = getattr(self.instance, name) if self.instance.pk else None
-            self.initial[name] = ""
-            field.required = False
-            field.widget.attrs["autocomplete"] = "off"
-            field.help_text = (
-                gettext("Stored value (masked): %(masked)s. Type a new value to replace it; leave empty to keep it.")
-                % {"masked": current}
-                if current is not None
-                else gettext("Not recorded. Type a value to record it.")
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        for name in _encrypted_names(self._meta.model):
-            if name in cleaned and not cleaned[name]:
-                del cleaned[name]  # construct_instance then leaves the stored value alone
-        return cleaned
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -92,6 +59,12 @@ class ScopedAdmin(admin.ModelAdmin):
         elif db_field.related_model is Room:
             kwargs["queryset"] = Room.objects.filter(
                 unit__building__in=selectors.building_queryset(user=request.user, action="change")
+            )
+        elif db_field.related_model is Building:
+            kwargs["queryset"] = selectors.building_queryset(user=request.user, action="change")
+        elif db_field.related_model is Unit:
+            kwargs["queryset"] = Unit.objects.filter(
+                building__in=selectors.building_queryset(user=request.user, action="change")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -136,6 +109,7 @@ class BuildingAdmin(ScopedAdmin):
 class UnitAdmin(ScopedAdmin):
     list_display = ("building", "number")
     search_fields = ("building__code", "building__name")
+    autocomplete_fields = ("building",)
     inlines = [RoomInline]
 
     def scoped(self, request, action):
@@ -145,7 +119,25 @@ class UnitAdmin(ScopedAdmin):
         return False  # reached from its building
 
 
-class HouseholdForm(SensitiveFieldsForm):
+@admin.register(Room, site=admin_site)
+class RoomAdmin(ScopedAdmin):
+    """Only for choosing a household's room by search (autocomplete); rooms are edited in their unit."""
+
+    search_fields = ("number", "unit__building__code", "unit__building__name")
+
+    def scoped(self, request, action):
+        return Room.objects.filter(
+            unit__building__in=selectors.building_queryset(user=request.user, action=action)
+        ).select_related("unit__building")
+
+    def has_module_permission(self, request):
+        return False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class HouseholdForm(forms.ModelForm):
     class Meta:
         model = Household
         fields = ("code", "room", "address", "tenure", "is_active", "note")
@@ -158,7 +150,9 @@ class HouseholdAdmin(ScopedAdmin):
     list_filter = ("tenure", "is_active")
     search_fields = ("code",)
     list_select_related = ("grid",)
-    raw_id_fields = ("room",)
+    # Autocomplete, not raw ids: a raw-id widget would print the label of any id typed in,
+    # in scope or not; autocomplete choices come from the scoped admin querysets.
+    autocomplete_fields = ("room",)
     readonly_fields = ("grid", "last_verified_at", "last_verified_by", "created_at", "updated_at")
 
     def scoped(self, request, action):
@@ -211,7 +205,7 @@ class PersonCareTagInline(UnitInline):
         return may(request.user, "change")
 
 
-class PersonForm(SensitiveFieldsForm):
+class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
         fields = ("name", "household", "household_role", "gender", "birth_date", "id_number", "phone", "residence",
@@ -250,7 +244,7 @@ class PersonAdmin(ScopedAdmin):
     list_filter = ("is_active", "gender", "residence", "tag_links__tag")
     search_fields = ("name",)
     list_select_related = ("grid", "household")
-    raw_id_fields = ("household",)
+    autocomplete_fields = ("household",)
     readonly_fields = ("grid", "last_verified_at", "last_verified_by", "created_at", "updated_at")
     inlines = [PersonCareTagInline]
 
