@@ -327,3 +327,43 @@ def test_command_shows_a_progress_bar_with_rate_and_time_left(buildings, tmp_pat
     err = capsys.readouterr().err
     assert "rows/s" in err and "<" in err
     assert not Person.objects.exists()
+
+
+@pytest.mark.parametrize(("text", "units"), [
+    ("3", ["1", "2", "3"]), ("2-4", ["2", "3", "4"]), ("1,2,5", ["1", "2", "5"]), ("A、B", ["A", "B"]), ("", []),
+])
+def test_unit_specifications(text, units):
+    assert importing.parse_units(text) == units
+
+
+@pytest.mark.parametrize("text", ["0", "51", "5-2", "1-99"])
+def test_bad_unit_specifications_are_refused(text):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        importing.parse_units(text)
+
+
+def test_bulk_insert_stores_tokens_and_blind_indexes_like_the_orm(buildings, city):
+    from communitygrid.registry.bulk import insert_rows
+
+    household = Household.objects.create(code="HB", grid=city.grids[0], address="地址")
+    number = id_number_for(dt.date(1970, 1, 2), 3)
+    [pk] = insert_rows(Person, [{"household_id": household.pk, "grid_id": city.grids[0].pk, "name": "甲",
+                                 "gender": "M", "birth_date": dt.date(1970, 1, 2), "id_number": number,
+                                 "phone": "13900000009", "health_notes": None}])
+    person = Person.objects.get(pk=pk)
+    assert (person.id_number.reveal(), person.phone.reveal(), person.health_notes) == (number, "13900000009", None)
+    assert person.id_number_bidx == crypto.blind_index("id_number", number)
+    assert person.phone_bidx == crypto.blind_index("phone", "13900000009")
+    assert (person.household_role, person.is_active, person.created_at is not None) == ("other", True, True)
+
+
+def test_import_buildings_command_reports_and_exits_with_status_2(city, tmp_path, capsys):
+    path = write_csv(tmp_path / "b.csv", ["code", "name", "lon", "lat"],
+                     [["B1", "ok", "120.002", "30.002"], ["B2", "far", "100", "10"]])
+    with pytest.raises(CommandError) as info:
+        call_command("import_buildings", str(path), "--no-progress")
+    assert info.value.returncode == 2
+    assert "line 3 (B2)" in capsys.readouterr().out
+    assert list(Building.objects.values_list("code", flat=True)) == ["B1"]

@@ -150,3 +150,15 @@ def test_person_create_adds_a_member_with_identity_from_the_id_number(users, cit
     with pytest.raises(PermissionDenied):
         services.person_create(actor=users[Role.GRID_WORKER], household=Household.objects.get(grid=city.grids[1]),
                                values={"name": "x", "id_number": id_number_for(dt.date(2000, 1, 1), 5)})
+
+
+def test_household_create_takes_the_grid_of_its_building_within_scope(users, city):
+    staff = users[Role.COMMUNITY_STAFF]
+    room = Room.objects.filter(unit__building__grid=city.grids[1]).first()
+    household = services.household_create(actor=staff, code="NEW-1", room=room, address="新路1号", tenure="tenant")
+    assert (household.grid, household.address.reveal(), household.tenure) == (city.grids[1], "新路1号", "tenant")
+    with pytest.raises(ValidationError):
+        services.household_create(actor=staff, code="NEW-1", room=room)
+    far_room = Room.objects.filter(unit__building__grid=city.grids[6]).first()
+    with pytest.raises(PermissionDenied):
+        services.household_create(actor=staff, code="NEW-2", room=far_room)
