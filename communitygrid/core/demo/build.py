@@ -26,7 +26,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.accounts.services import binding_errors
 from communitygrid.core.demo import names
-from communitygrid.core.demo.geography import DISTRICT, SEED, Area, DemoGeography, plan_geography, points_inside
+from communitygrid.core.demo.geography import DISTRICT, SEED, DemoGeography, plan_geography, points_inside
 from communitygrid.core.demo.population import (
     ADVANCED_AGE,
     CHILD_IN_DIFFICULTY,

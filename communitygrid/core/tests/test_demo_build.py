@@ -69,7 +69,7 @@ def test_one_grid_worker_per_comprehensive_grid_and_every_account_bound_by_the_r
     assert User.objects.filter(role=Role.DEPARTMENT_STAFF).values("department__kind").distinct().count() == 7
 
 
-def test_each_demo_account_signs_in_with_the_printed_password(demo, settings):
+def test_each_demo_account_signs_in_with_the_printed_password(demo):
     for account in DEMO_ACCOUNTS:
         user = authenticate(username=account.username, password=DEMO_PASSWORD)
         assert user is not None and user.role == account.role
