@@ -6,3 +6,8 @@ class PrivacyConfig(AppConfig):
     name = "communitygrid.privacy"
     label = "privacy"
     verbose_name = _("Privacy")
+
+    def ready(self):
+        from communitygrid.privacy import db
+
+        db.connect()

@@ -60,3 +60,25 @@ def test_display_helpers_name_fields_records_and_roles_by_their_labels(entry):
         assert (entry.field_labels, entry.subject_type_label, entry.actor_role_label) == (["phone"], "person", "Grid worker")
     unknown = AccessLog(subject_type="gone.model", fields=["x"], actor_role="retired_role")
     assert (unknown.field_labels, unknown.subject_type_label, unknown.actor_role_label) == (["x"], "gone.model", "retired_role")
+
+
+def test_djangos_flush_may_empty_the_log_as_a_whole(entry):
+    # TRUNCATE on PostgreSQL, DELETE under the flush flag on SQLite: tests that flush the
+    # database (live servers, browsers) and a deliberate wipe must still work.
+    from django.core.management.color import no_style
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # a real flush runs outside any transaction
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    sql = connection.ops.sql_flush(no_style(), [AccessLog._meta.db_table])
+    connection.ops.execute_sql_flush(sql)
+    assert not AccessLog.objects.exists()
+
+
+def test_the_flush_flag_is_off_again_after_a_flush(entry):
+    from django.core.management.color import no_style
+
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), ["accounts_signinevent"]))
+    with pytest.raises(DatabaseError, match="append-only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM privacy_accesslog")
