@@ -226,12 +226,27 @@ def _node_change(*, grid, **_):
     return change
 
 
+def _case(*, grid, building, user, person, **_):
+    from django.utils import timezone
+
+    from communitygrid.cases.models import Case, Category
+
+    canary = user.username == "canary-worker"
+    return Case.objects.create(
+        category=Category.objects.order_by("pk").first(), tier="general", channel="web", grid=grid,
+        building=building, lon=building.lon, lat=building.lat, submitted_by=user, assignee=user if canary else None,
+        reporter=None if canary else user, description=f"{MARKER}楼道堆物" if canary else "楼道堆物",
+        caller_name=MARKER if canary else "", resolve_by=timezone.now() + dt.timedelta(days=5),
+    )
+
+
 # Records of further models, built for the canary grid and for the in-scope world alike:
 # label → builder(grid=, person=, household=, building=, user=) → instance.
 CANARIES: dict[str, Callable[..., models.Model]] = {
     "notifications.notification": _notification,
     "notifications.webhookendpoint": _webhook,
     "geo.nodechange": _node_change,
+    "cases.case": _case,
 }
 
 
