@@ -194,9 +194,8 @@ def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
         at_home=payload.at_home, attachments=files or [], idempotency_key=request.headers.get("Idempotency-Key", ""),
         on_behalf_of=on_behalf_of, caller_name=payload.caller_name, caller_phone=payload.caller_phone,
     )
-    case = selectors.case_list(user=request.user).filter(pk=result.case.pk).first() or result.case
     body = {
-        "case": case_out(case, request.user), "created": result.created,
+        "case": case_out(result.case, request.user), "created": result.created,
         "duplicates": [{"id": d.pk, "category": d.category.code, "status": d.status, "created_at": d.created_at}
                        for d in result.duplicates],
     }

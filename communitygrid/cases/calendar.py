@@ -74,13 +74,13 @@ def _require_aware(start: dt.datetime) -> None:
         raise ValueError("deadlines are computed from aware datetimes only")
 
 
-def add_working_days(start: dt.datetime, n: int) -> dt.datetime:
+def add_working_days(start: dt.datetime, n: int, *, calendar: WorkingCalendar | None = None) -> dt.datetime:
     """End (23:59:59 local) of the ``n``-th working day after the local day of ``start``, in UTC."""
     _require_aware(start)
     if n < 1:
         raise ValueError("n must be at least 1")
     zone = local_zone()
-    calendar = WorkingCalendar()
+    calendar = calendar or WorkingCalendar()
     day = start.astimezone(zone).date()
     counted = 0
     while counted < n:
@@ -90,13 +90,13 @@ def add_working_days(start: dt.datetime, n: int) -> dt.datetime:
     return dt.datetime.combine(day, END_OF_DAY, tzinfo=zone).astimezone(dt.timezone.utc)
 
 
-def add_working_hours(start: dt.datetime, hours: float) -> dt.datetime:
+def add_working_hours(start: dt.datetime, hours: float, *, calendar: WorkingCalendar | None = None) -> dt.datetime:
     """``start`` plus ``hours`` of clock time counted only on working days, in UTC."""
     _require_aware(start)
     if hours < 0:
         raise ValueError("hours must not be negative")
     zone = local_zone()
-    calendar = WorkingCalendar()
+    calendar = calendar or WorkingCalendar()
     remaining = dt.timedelta(hours=hours)
     cursor = start.astimezone(zone)
     while True:

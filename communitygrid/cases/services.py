@@ -98,7 +98,11 @@ def _local(moment: dt.datetime | None) -> str:
 
 
 def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEvent, **params) -> None:
-    """Queue one notification per recipient in the case's transaction; the event makes the key unique."""
+    """Queue one notification per recipient in the transaction that writes ``event``.
+
+    No dedupe key: the event is written once, in this very transaction, so its notifications
+    cannot be queued twice (a key would cost three more statements per message).
+    """
     from communitygrid.notifications.services import notification_enqueue
 
     subject_msg, body_msg = NOTICES[kind]
@@ -112,7 +116,7 @@ def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEve
         seen.add(user.pk)
         notification_enqueue(
             recipient=user, kind=kind, subject=subject, body=body, case=case,
-            payload={"case": case.pk, "event": event.pk, "action": event.action}, dedupe_key=f"case:{case.pk}:{event.pk}",
+            payload={"case": case.pk, "event": event.pk, "action": event.action},
         )
 
 
@@ -173,7 +177,9 @@ def _transition(case: Case, *, action: str, actor: User | None, note: str = "", 
     for name, value in changes.items():
         setattr(case, name, value)
     case.next_check_at = changes["next_check_at"] = case.next_check()
-    with transaction.atomic():
+    # No savepoint of its own: every caller runs inside a service's transaction, which a
+    # failure here rolls back whole.
+    with transaction.atomic(savepoint=False):
         updated = Case.objects.filter(pk=case.pk, status=from_status, **(guard or {})).update(**changes)
         if updated != 1:
             case.refresh_from_db()
@@ -307,10 +313,11 @@ def likely_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
             created_at__lte=case.created_at, lon__range=(case.lon - dlon, case.lon + dlon),
             lat__range=(case.lat - dlat, case.lat + dlat),
         )
-        .exclude(pk=case.pk)
         .exclude(status__in=[Status.CANCELLED, Status.MERGED, Status.REJECTED])
         .order_by("-created_at")
     )
+    if case.pk is not None:
+        nearby = nearby.exclude(pk=case.pk)
     return [other for other in nearby if distance_m(case.lon, case.lat, other.lon, other.lat) <= DUPLICATE_RADIUS_M][:limit]
 
 
@@ -379,6 +386,12 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
 
 def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_reason,
             idempotency_key, caller_name, caller_phone) -> SubmitResult:
+    """Write the case already routed: one INSERT of the case and one of its first two events.
+
+    Routing needs only the category and the grid, so it is decided before the row exists; the
+    log still shows both steps (submitted, then dispatched with the reason), as if the
+    dispatch were a separate transition, at two fewer statements on the busiest write path.
+    """
     now = timezone.now()
     deadlines = tiers.deadlines_for(tier=tier, category=category, start=now)
     case = Case(
@@ -390,24 +403,27 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
         respond_by=deadlines.respond_by, resolve_by=deadlines.resolve_by, warn_at=deadlines.warn_at,
         escalate_at=deadlines.respond_by,
     )
-    case.next_check_at = case.next_check()
-    case.save(force_insert=True)
-    event = CaseEvent.objects.create(
-        case=case, at=now, actor=submitted_by, actor_role=submitted_by.role if submitted_by else "system",
-        action="submit", from_status="", to_status=Status.SUBMITTED, note=tier_reason,
-        data={"tier": tier, "channel": channel},
-    )
-    _save_attachments(case, event, files, submitted_by)
     duplicates = likely_duplicates(case)
     route = dispatch.route(category=category, grid=place.grid)
     if route.found:
-        event = _transition(case, action="dispatch", actor=None, note=route.reason, now=now,
-                            changes={"assignee": route.assignee, "department": route.department},
-                            data={"duplicates": [d.pk for d in duplicates]})
-        _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+        case.status = states.target("dispatch", Status.SUBMITTED)
+        case.assignee, case.department = route.assignee, route.department
+    case.next_check_at = case.next_check()
+    case.save(force_insert=True)
+    actor_role = submitted_by.role if submitted_by else "system"
+    events = [CaseEvent(case=case, at=now, actor=submitted_by, actor_role=actor_role, action="submit", from_status="",
+                        to_status=Status.SUBMITTED, note=tier_reason, data={"tier": tier, "channel": channel})]
+    if route.found:
+        events.append(CaseEvent(case=case, at=now, actor=None, actor_role="system", action="dispatch",
+                                from_status=Status.SUBMITTED, to_status=case.status, note=route.reason,
+                                data={"duplicates": [d.pk for d in duplicates]}))
+    CaseEvent.objects.bulk_create(events)
+    _save_attachments(case, events[0], files, submitted_by)
+    if route.found:
+        _notify(_handlers(case), kind="case_assigned", case=case, event=events[-1], respond_by=_local(case.respond_by))
     else:
         _notify(dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY), kind="case_handed_back", case=case,
-                event=event, grid=case.grid.name, note=route.reason)
+                event=events[0], grid=case.grid.name, note=route.reason)
     return SubmitResult(case, created=True, duplicates=duplicates, route_reason=route.reason)
 
 
@@ -916,8 +932,9 @@ def case_follow_up(*, case: Case, now: dt.datetime) -> CaseEvent:
 def case_notices_send(*, limit: int = 500) -> int:
     """Queue the sweep's pending notices in the notification outbox; returns how many were sent.
 
-    Each notice is deleted in the transaction that queues it, and its dedupe key is the event's,
-    so two senders at once (rows claimed with SKIP LOCKED on PostgreSQL) never send one twice.
+    Each notice is deleted in the transaction that queues it, and two senders at once claim
+    different rows (SKIP LOCKED on PostgreSQL; SQLite runs one writer at a time), so no notice
+    is sent twice.
     """
     from django.db import connection
 

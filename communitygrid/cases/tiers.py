@@ -34,15 +34,15 @@ class Span:
     amount: int
     unit: str  # "minutes" | "hours" | "working_hours" | "working_days"
 
-    def after(self, start: dt.datetime) -> dt.datetime:
+    def after(self, start: dt.datetime, *, days: calendar.WorkingCalendar | None = None) -> dt.datetime:
         if self.unit == "minutes":
             return start + dt.timedelta(minutes=self.amount)
         if self.unit == "hours":
             return start + dt.timedelta(hours=self.amount)
         if self.unit == "working_hours":
-            return calendar.add_working_hours(start, self.amount)
+            return calendar.add_working_hours(start, self.amount, calendar=days)
         if self.unit == "working_days":
-            return calendar.add_working_days(start, self.amount)
+            return calendar.add_working_days(start, self.amount, calendar=days)
         raise ValueError(f"unknown span unit {self.unit!r}")
 
 
@@ -110,9 +110,10 @@ def warn_point(start: dt.datetime, deadline: dt.datetime) -> dt.datetime:
 
 def deadlines_for(*, tier: str, category: Category, start: dt.datetime) -> Deadlines:
     rule = TIER_RULES[tier]
-    respond_by = rule.respond.after(start)
+    days = calendar.WorkingCalendar()  # one read of the override table for both deadlines
+    respond_by = rule.respond.after(start, days=days)
     resolve = Span(category.resolve_days, "working_days") if category.resolve_days and tier != Tier.URGENT else rule.resolve
-    resolve_by = max(resolve.after(start), respond_by)
+    resolve_by = max(resolve.after(start, days=days), respond_by)
     return Deadlines(respond_by=respond_by, resolve_by=resolve_by, warn_at=warn_point(start, respond_by))
 
 
