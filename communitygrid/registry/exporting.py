@@ -56,7 +56,8 @@ def _choice(field_name: str, code: str, language: str, person: Person) -> str:
 
 
 def _tags(person: Person) -> str:
-    return "; ".join(f"{link.tag.code}:{link.level}" if link.level else link.tag.code for link in person.tag_links.all())
+    links = person.tag_links.all()
+    return "; ".join(f"{link.tag.code}:{link.level}" if link.level else link.tag.code for link in links)
 
 
 def person_row(person: Person, *, unmasked: bool, language: str) -> list:

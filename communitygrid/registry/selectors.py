@@ -70,8 +70,9 @@ def person_list(
     if grid_code.strip():
         qs = qs.filter(grid__path__startswith=_node_path(grid_code.strip()))
     if care_tag.strip():
+        # One membership per person and group (unique constraint): the join cannot repeat a person.
         qs = qs.filter(tag_links__tag__code=care_tag.strip())
-    qs = qs.order_by("grid__path", "household__code", "id").distinct()
+    qs = qs.order_by("grid__path", "household__code", "id")
     searched = []
     if id_number.strip():
         qs = qs.filter(id_number_bidx=crypto.blind_index("id_number", parse_id_number(id_number).number))
