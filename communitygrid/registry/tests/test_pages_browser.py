@@ -1,0 +1,43 @@
+"""Registry pages in a real browser: axe-core finds no serious problem, the reveal works by keyboard."""
+import pytest
+
+from communitygrid.accounts.models import Role
+from communitygrid.registry.models import Person
+from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
+from tests.browser.test_pages import serious_violations
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_registry_pages_pass_axe_in_both_languages(page, users, city, language):  # noqa: F811
+    worker = users[Role.GRID_WORKER]
+    sign_in(page, worker.username)
+    page.context.add_cookies([{"name": "cg_language", "value": language, "url": page.url}])
+    person = Person.objects.filter(grid=city.grids[0]).order_by("id").first()
+    building_id = person.household.room.unit.building_id
+    for path in ("/registry/persons/", f"/registry/persons/{person.pk}/", f"/registry/households/{person.household_id}/",
+                 "/registry/buildings/", f"/registry/buildings/{building_id}/"):
+        page.goto(path)
+        assert page.locator("h1").count() == 1, path
+        assert serious_violations(page) == [], path
+
+
+def test_reveal_by_keyboard_shows_the_values_once(page, users, city):  # noqa: F811
+    worker = users[Role.GRID_WORKER]
+    person = Person.objects.filter(grid=city.grids[0]).order_by("id").first()
+    sign_in(page, worker.username)
+    page.goto(f"/registry/persons/{person.pk}/")
+    assert person.phone.reveal() not in page.content()
+    phone_box = page.locator("input[name=fields][value=phone]")
+    phone_box.focus()
+    page.keyboard.press("Space")
+    page.locator("textarea[name=purpose]").focus()
+    page.keyboard.type("入户走访核实联系方式")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert person.phone.reveal() in page.locator("main").inner_text()
+    assert serious_violations(page) == []
+    page.goto(f"/registry/persons/{person.pk}/")
+    assert person.phone.reveal() not in page.content()
