@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from communitygrid.accounts.models import Department
 from communitygrid.cases import tiers
 from communitygrid.cases.models import Case, CaseEvent, Category, Channel, Status, Tier
-from communitygrid.registry.tabular import Column, cell_text, read_table
+from communitygrid.registry.tabular import Column, read_table
 
 FIELDS = ("created_at", "closed_at", "category", "department", "status", "channel", "lat", "lon", "external_id",
           "description")

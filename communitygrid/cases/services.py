@@ -46,9 +46,6 @@ MAX_ATTACHMENTS = 9
 DEFAULT_ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
 DUPLICATE_RADIUS_M = 200
 DUPLICATE_WINDOW = dt.timedelta(hours=72)
-# bulk_update sends one CASE WHEN per field with a branch per row: its cost grows with the
-# square of the batch, so many small statements beat one large one.
-BULK_UPDATE_BATCH = 100
 # Content is sniffed from the first bytes: a file's name and declared type are the sender's word.
 SIGNATURES = [
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -314,11 +311,15 @@ def likely_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
             lat__range=(case.lat - dlat, case.lat + dlat),
         )
         .exclude(status__in=[Status.CANCELLED, Status.MERGED, Status.REJECTED])
+        .only("id", "category_id", "status", "lon", "lat", "created_at")
         .order_by("-created_at")
     )
     if case.pk is not None:
         nearby = nearby.exclude(pk=case.pk)
-    return [other for other in nearby if distance_m(case.lon, case.lat, other.lon, other.lat) <= DUPLICATE_RADIUS_M][:limit]
+    # The box holds the circle; a hot spot with hundreds of reports needs only the latest few.
+    candidates = nearby[:limit * 10]
+    return [other for other in candidates
+            if distance_m(case.lon, case.lat, other.lon, other.lat) <= DUPLICATE_RADIUS_M][:limit]
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -913,6 +914,7 @@ def case_escalate_overdue(*, case: Case, now: dt.datetime) -> CaseEvent:
     return _one(cases_escalate_overdue(cases=[case], now=now), case)
 
 
+@transaction.atomic
 def case_close_by_default(*, case: Case, now: dt.datetime) -> CaseEvent:
     """No verdict within 7 days of resolution: closed as "confirmed by default"."""
     return _transition(case, action="close", actor=None, now=now, guard={"verdict_due_at": case.verdict_due_at},
@@ -920,6 +922,7 @@ def case_close_by_default(*, case: Case, now: dt.datetime) -> CaseEvent:
                        changes={"closed_at": now, "verdict_due_at": None, "verdict": Verdict.DEFAULT})
 
 
+@transaction.atomic
 def case_follow_up(*, case: Case, now: dt.datetime) -> CaseEvent:
     """A day after an urgent case is resolved, someone checks on the resident."""
     event = _transition(case, action="follow_up", actor=None, now=now, guard={"follow_up_at": case.follow_up_at},
