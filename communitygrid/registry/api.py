@@ -7,6 +7,7 @@ roles that work with no people records answer 403.
 """
 
 import datetime as dt
+from typing import Annotated
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
+from pydantic import BeforeValidator
 
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
@@ -26,6 +28,10 @@ PAGE_SIZE = 50
 
 def _masked(value) -> str:
     return "" if value is None else str(value)
+
+
+# An encrypted field's value as its masked text ("" when empty): no response can carry plaintext.
+Masked = Annotated[str, BeforeValidator(_masked)]
 
 
 def _require_people_access(request: HttpRequest) -> None:
@@ -50,42 +56,22 @@ class PersonOut(Schema):
     name: str
     gender: str
     birth_date: dt.date
-    id_number: str
-    phone: str
+    id_number: Masked
+    phone: Masked
     household_id: int | None
     household_code: str | None = None
     household_role: str
     grid_code: str
     residence: str
-    registered_address: str
+    registered_address: Masked
     employment: str
     employer: str
-    health_notes: str
+    health_notes: Masked
     emergency_contact_name: str
-    emergency_contact_phone: str
+    emergency_contact_phone: Masked
     care_tags: list[CareTagOut]
     is_active: bool
     last_verified_at: dt.datetime | None
-
-    @staticmethod
-    def resolve_id_number(obj: Person) -> str:
-        return _masked(obj.id_number)
-
-    @staticmethod
-    def resolve_phone(obj: Person) -> str:
-        return _masked(obj.phone)
-
-    @staticmethod
-    def resolve_registered_address(obj: Person) -> str:
-        return _masked(obj.registered_address)
-
-    @staticmethod
-    def resolve_health_notes(obj: Person) -> str:
-        return _masked(obj.health_notes)
-
-    @staticmethod
-    def resolve_emergency_contact_phone(obj: Person) -> str:
-        return _masked(obj.emergency_contact_phone)
 
     @staticmethod
     def resolve_household_code(obj: Person) -> str | None:
@@ -121,7 +107,7 @@ class HouseholdOut(Schema):
     building_code: str | None
     unit: str | None
     room: str | None
-    address: str
+    address: Masked
     tenure: str
     is_active: bool
     last_verified_at: dt.datetime | None
@@ -142,9 +128,6 @@ class HouseholdOut(Schema):
     def resolve_room(obj: Household) -> str | None:
         return obj.room.number if obj.room_id else None
 
-    @staticmethod
-    def resolve_address(obj: Household) -> str:
-        return _masked(obj.address)
 
 
 class HouseholdDetailOut(HouseholdOut):

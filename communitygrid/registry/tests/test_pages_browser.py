@@ -16,8 +16,9 @@ def test_registry_pages_pass_axe_in_both_languages(page, users, city, language):
     page.context.add_cookies([{"name": "cg_language", "value": language, "url": page.url}])
     person = Person.objects.filter(grid=city.grids[0]).order_by("id").first()
     building_id = person.household.room.unit.building_id
-    for path in ("/registry/persons/", f"/registry/persons/{person.pk}/", f"/registry/households/{person.household_id}/",
-                 "/registry/buildings/", f"/registry/buildings/{building_id}/"):
+    for path in ("/registry/persons/", f"/registry/persons/{person.pk}/",
+                 f"/registry/households/{person.household_id}/", "/registry/buildings/",
+                 f"/registry/buildings/{building_id}/"):
         page.goto(path)
         assert page.locator("h1").count() == 1, path
         assert serious_violations(page) == [], path
