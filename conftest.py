@@ -2,6 +2,13 @@
 import pytest
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Tests create many users; the production hasher's deliberate slowness buys nothing here.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def city(db):
     from communitygrid.testing import build_city

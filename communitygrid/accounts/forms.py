@@ -8,7 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.accounts import services
-from communitygrid.accounts.models import SignInEvent
+from communitygrid.accounts.models import BACKOFFICE_ROLES, SignInEvent
 
 
 class ThrottledSignInMixin:
@@ -52,3 +52,14 @@ class SignInForm(ThrottledSignInMixin, AuthenticationForm):
 
 class AdminSignInForm(ThrottledSignInMixin, AdminAuthenticationForm):
     """For the back-office's own sign-in page (``GridAdminSite.login_form``)."""
+
+    def confirm_login_allowed(self, user):
+        # The back-office is open by role (GridAdminSite.has_permission), not by Django's
+        # is_staff flag, so the admin's own sign-in page must admit the same roles.
+        AuthenticationForm.confirm_login_allowed(self, user)
+        if not (user.is_superuser or user.role in BACKOFFICE_ROLES):
+            raise forms.ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )

@@ -2,6 +2,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from communitygrid.accounts.forms import AdminSignInForm
 from communitygrid.accounts.models import BACKOFFICE_ROLES
 
 
@@ -9,6 +10,8 @@ class GridAdminSite(admin.AdminSite):
     site_header = _("Community grid back-office")
     site_title = _("Community grid")
     index_title = _("Back-office")
+    # Throttled and audited like the main sign-in page; admits back-office roles, not is_staff.
+    login_form = AdminSignInForm
 
     def has_permission(self, request):
         user = request.user
