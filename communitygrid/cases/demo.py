@@ -1,0 +1,180 @@
+"""Demo data for cases: a year of realistic history, and a live trickle while the demo runs.
+
+History follows what is known of residents' requests: the categories in the proportions of
+the residents' own ranking of needs (plan §1.2: elderly care 67.2 %, health 58.9 %,
+convenience services 52.3 %, culture and education 43.7 %, mediation 38.1 % — taken as
+relative weights, with the grid office's everyday matters beside them), a weekday rhythm
+(Monday busiest, Sunday quietest, statutory holidays quiet), seasons (repairs and
+environment peak in the summer rains, health and elderly care in winter) and a daytime
+curve. Handling times follow the tier; most cases close with the resident's rating, some by
+default after seven days, a few were reopened once. Everything is written in bulk.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+
+from communitygrid.accounts.models import Role, User
+from communitygrid.cases.calendar import WorkingCalendar, local_zone
+from communitygrid.cases.models import Case, CaseEvent, Category, Channel, Status, Tier, Verdict
+
+# Relative weight of each group of the catalogue in residents' requests.
+GROUP_WEIGHTS = {
+    "elderly": 67.2, "health": 58.9, "repairs": 52.3, "culture": 43.7, "disputes": 38.1,
+    "property": 30.0, "environment": 30.0, "safety": 15.0, "assistance": 12.0, "affairs": 20.0,
+}
+# Monday … Sunday.
+WEEKDAY = [1.25, 1.1, 1.05, 1.0, 1.0, 0.65, 0.55]
+# Month multipliers (January first) by group; groups not named follow the flat year.
+SEASON = {
+    "repairs": [0.8, 0.7, 0.8, 0.9, 1.0, 1.3, 1.5, 1.4, 1.1, 0.9, 0.8, 0.9],
+    "environment": [0.7, 0.7, 0.9, 1.0, 1.1, 1.3, 1.5, 1.4, 1.1, 0.9, 0.8, 0.7],
+    "health": [1.4, 1.3, 1.1, 0.9, 0.8, 0.8, 0.9, 0.9, 0.9, 1.0, 1.2, 1.4],
+    "elderly": [1.3, 1.3, 1.0, 0.9, 0.9, 1.0, 1.1, 1.0, 0.9, 0.9, 1.0, 1.2],
+}
+# Hour of day (local) weights, 0–23.
+HOURS = np.array([1, 0.5, 0.3, 0.3, 0.3, 0.6, 1.5, 3, 6, 8, 8, 7, 5, 6, 7, 7, 6, 6, 5, 5, 4, 3, 2, 1.5])
+# Median hours to accept and to resolve, by tier (log-normal around them).
+ACCEPT_HOURS = {Tier.URGENT: 0.2, Tier.GENERAL: 3.0, Tier.COMPLEX: 20.0}
+RESOLVE_HOURS = {Tier.URGENT: 3.0, Tier.GENERAL: 20.0, Tier.COMPLEX: 96.0}
+# Ratings of confirmed cases (a rating of 1–2 would have reopened the case; the history does
+# not replay reopenings).
+RATINGS = ([5, 4, 3], [0.6, 0.3, 0.1])
+DESCRIPTIONS = {
+    "elderly": ["老人行动不便，需要上门帮助", "独居老人家中无人应答", "希望安排助餐服务"],
+    "health": ["家中老人需要家庭医生上门", "咨询疫苗接种时间", "慢病随访预约"],
+    "repairs": ["楼道灯坏了", "卫生间漏水到楼下", "单元门禁坏了", "下水道堵塞"],
+    "culture": ["希望开设老年书法班", "社区活动室开放时间咨询", "孩子放学后无人看护"],
+    "disputes": ["楼上装修噪音扰民", "邻居占用楼道堆放杂物", "租房押金纠纷"],
+    "property": ["物业维修不及时", "小区停车位不足", "公共设施损坏"],
+    "environment": ["垃圾清运不及时", "绿化带长期无人修剪", "流浪猫较多"],
+    "safety": ["楼道电动车充电", "消防通道被占用", "井盖松动"],
+    "assistance": ["咨询低保申请条件", "家庭突遇困难申请临时救助", "残疾人辅具申请"],
+    "affairs": ["开具居住证明", "咨询社保政策", "对社区工作的建议"],
+}
+
+
+def _weights_by_day(days: list[dt.date], groups: list[str]) -> np.ndarray:
+    calendar = WorkingCalendar()
+    table = np.empty((len(days), len(groups)))
+    for i, day in enumerate(days):
+        rest = 0.75 if not calendar.is_workday(day) and day.weekday() < 5 else 1.0  # a statutory holiday
+        for j, group in enumerate(groups):
+            season = SEASON.get(group, [1.0] * 12)[day.month - 1]
+            table[i, j] = GROUP_WEIGHTS[group] * WEEKDAY[day.weekday()] * season * rest
+    return table
+
+
+def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = None) -> int:
+    """About ``per_year`` cases over the 365 days before ``today``; returns how many were written."""
+    rng = np.random.default_rng(seed)
+    zone = local_zone()
+    today = today or timezone.localdate()
+    now = timezone.now()
+    leaves = defaultdict(list)
+    for category in Category.objects.filter(parent__isnull=False, is_active=True).select_related("parent"):
+        if category.parent.code in GROUP_WEIGHTS:
+            leaves[category.parent.code].append(category)
+    groups = [g for g in GROUP_WEIGHTS if leaves[g]]
+    workers = defaultdict(list)
+    for user in User.objects.filter(role=Role.GRID_WORKER, is_active=True).prefetch_related("scope_nodes"):
+        for node in user.scope_nodes.all():
+            workers[node.pk].append(user)
+    from communitygrid.registry.models import Building
+
+    places = list(Building.objects.filter(grid_id__in=list(workers)).values_list("grid_id", "lon", "lat"))
+    if not groups or not places:
+        return 0
+    days = [today - dt.timedelta(days=k) for k in range(365, 0, -1)]
+    weights = _weights_by_day(days, groups)
+    expected = weights / weights.sum() * per_year
+    counts = rng.poisson(expected)
+    hours = HOURS / HOURS.sum()
+    cases, plans = [], []
+    for i, day in enumerate(days):
+        for j, group in enumerate(groups):
+            for _ in range(counts[i, j]):
+                category = leaves[group][rng.integers(len(leaves[group]))]
+                grid_id, lon, lat = places[rng.integers(len(places))]
+                start = dt.datetime.combine(day, dt.time(int(rng.choice(24, p=hours)), int(rng.integers(60))),
+                                            tzinfo=zone).astimezone(dt.timezone.utc)
+                tier = category.default_tier
+                accepted = start + dt.timedelta(hours=float(rng.lognormal(math.log(ACCEPT_HOURS[tier]), 0.8)))
+                resolved = accepted + dt.timedelta(hours=float(rng.lognormal(math.log(RESOLVE_HOURS[tier]), 0.7)))
+                assignee = workers[grid_id][rng.integers(len(workers[grid_id]))]
+                case = Case(category=category, tier=tier, tier_reason="demo", description=str(
+                    rng.choice(DESCRIPTIONS[group])), channel=str(rng.choice([Channel.APP, Channel.WEB, Channel.HOTLINE,
+                                                                              Channel.DISCOVERY], p=[.45, .2, .25, .1])),
+                    grid_id=grid_id, lon=lon + float(rng.normal(0, 0.0003)), lat=lat + float(rng.normal(0, 0.0003)),
+                    assignee=assignee, created_at=start, updated_at=start, accepted_at=accepted,
+                    respond_by=start + dt.timedelta(hours=ACCEPT_HOURS[tier] * 4),
+                    resolve_by=start + dt.timedelta(hours=RESOLVE_HOURS[tier] * 3))
+                if resolved > now:  # still being handled today: the sweep watches it like any other
+                    case.status = Status.ACCEPTED if accepted <= now else Status.ASSIGNED
+                    case.accepted_at = accepted if accepted <= now else None
+                    case.escalate_at = case.resolve_by if case.accepted_at else case.respond_by
+                    plans.append((case, []))
+                    cases.append(case)
+                    continue
+                rating = int(rng.choice(RATINGS[0], p=RATINGS[1]))
+                by_default = rng.random() < 0.06
+                closed = resolved + dt.timedelta(days=7 if by_default else float(rng.exponential(1.0)))
+                case.status = Status.CLOSED if closed <= now else Status.RESOLVED
+                case.resolved_at, case.closed_at = resolved, closed if closed <= now else None
+                case.verdict = (Verdict.DEFAULT if by_default else Verdict.CONFIRMED) if closed <= now else ""
+                case.rating = None if by_default or closed > now else rating
+                case.verdict_due_at = None if closed <= now else resolved + dt.timedelta(days=7)
+                case.updated_at = min(closed, now)
+                steps = [("accept", Status.ASSIGNED, Status.ACCEPTED, accepted, assignee),
+                         ("resolve", Status.ACCEPTED, Status.RESOLVED, resolved, assignee)]
+                if closed <= now:
+                    steps.append(("close" if by_default else "confirm", Status.RESOLVED, Status.CLOSED, closed, None))
+                plans.append((case, steps))
+                cases.append(case)
+    for case in cases:
+        case.next_check_at = case.next_check()
+    with transaction.atomic():
+        Case.objects.bulk_create(cases, batch_size=2000)
+        events = []
+        for case, steps in plans:
+            events.append(CaseEvent(case=case, at=case.created_at, actor=None, actor_role="system", action="submit",
+                                    from_status="", to_status=Status.SUBMITTED, note="demo"))
+            events.append(CaseEvent(case=case, at=case.created_at, actor=None, actor_role="system", action="dispatch",
+                                    from_status=Status.SUBMITTED, to_status=Status.ASSIGNED, note="demo"))
+            if case.status == Status.ACCEPTED:
+                events.append(CaseEvent(case=case, at=case.accepted_at, actor=case.assignee, actor_role=Role.GRID_WORKER,
+                                        action="accept", from_status=Status.ASSIGNED, to_status=Status.ACCEPTED))
+            for action, before, after, at, actor in steps:
+                events.append(CaseEvent(case=case, at=at, actor=actor, actor_role=Role.GRID_WORKER if actor else "system",
+                                        action=action, from_status=before, to_status=after))
+        CaseEvent.objects.bulk_create(events, batch_size=5000)
+    return len(cases)
+
+
+def demo_trickle_once(*, seed: int | None = None) -> int:
+    """Submit zero to two new cases from demo residents, as the live demo's background job."""
+    from communitygrid.cases.services import case_submit
+    from communitygrid.registry.models import Building
+
+    rng = np.random.default_rng(seed)
+    residents = list(User.objects.filter(role=Role.RESIDENT, is_active=True).values_list("pk", flat=True)[:500])
+    codes = list(Category.objects.filter(parent__code__in=list(GROUP_WEIGHTS), is_active=True)
+                 .values_list("code", "parent__code"))
+    if not residents or not codes:
+        return 0
+    submitted = 0
+    for _ in range(int(rng.integers(0, 3))):
+        building = Building.objects.order_by("?").values_list("lon", "lat").first()
+        if building is None:
+            break
+        code, group = codes[rng.integers(len(codes))]
+        case_submit(submitted_by=User.objects.get(pk=residents[rng.integers(len(residents))]),
+                    channel=str(rng.choice([Channel.APP, Channel.WEB])), category_code=code,
+                    description=str(rng.choice(DESCRIPTIONS[group])), lon=building[0], lat=building[1])
+        submitted += 1
+    return submitted
