@@ -28,11 +28,6 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def page(browser, live_server):
     """A fresh browser profile (no cookies) whose browser asks for Chinese, as most users' do."""
