@@ -8,3 +8,5 @@ import tempfile
 
 os.environ.setdefault("CG_DEV_SECRETS", "1")
 os.environ.setdefault("CG_DATA_DIR", tempfile.mkdtemp(prefix="cg-test-"))
+# whitenoise serves STATIC_ROOT; the demo creates it, tests must too.
+os.makedirs(os.path.join(os.environ["CG_DATA_DIR"], "static"), exist_ok=True)

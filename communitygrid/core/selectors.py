@@ -116,14 +116,8 @@ def _birthday_cutoff(today: dt.date, years: int) -> dt.date:
 
 
 def _area_q(user, prefix: str = "") -> Q:
-    """The nodes of the user's areas. A leader's scope nodes bound their figures (they see no
-    person); every other role goes through the scope rule for people data."""
-    if user.role == Role.LEADER and not user.is_superuser:
-        q = scopes.NOTHING
-        for path in scopes.scope_paths(user):
-            q |= Q(**{f"{prefix}path__startswith": path})
-        return q
-    return scopes.node_path_q(user, prefix=prefix)
+    """The nodes whose aggregate figures the user may see (a leader's too; never people)."""
+    return scopes.figures_node_q(user, prefix=prefix)
 
 
 def _people(user) -> tuple[QuerySet, QuerySet]:
