@@ -370,11 +370,17 @@ class CaseTask(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    overdue_reported_at = models.DateTimeField(_("overdue reported at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("joint-handling task")
         verbose_name_plural = _("joint-handling tasks")
         ordering = ["id"]
+        indexes = [
+            # The sweep's read: open tasks past their deadline not yet reported.
+            models.Index(fields=["due_at"], condition=Q(state="open", overdue_reported_at__isnull=True),
+                         name="casetask_overdue_due"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(department__isnull=False) | Q(assignee__isnull=False), name="casetask_has_a_handler"

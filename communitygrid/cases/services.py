@@ -85,6 +85,8 @@ NOTICES = {
                   gettext_lazy("Case #%(id)s (%(category)s) needs your part by %(due)s: %(note)s")),
     "case_task_done": (gettext_lazy("A co-handler finished on case #%(id)s"),
                        gettext_lazy("A joint-handling task of case #%(id)s is done: %(note)s")),
+    "case_task_overdue": (gettext_lazy("A joint-handling task of case #%(id)s is overdue"),
+                          gettext_lazy("The task “%(note)s” of case #%(id)s (%(category)s) was due by %(due)s.")),
     "case_follow_up": (gettext_lazy("Follow-up check on case #%(id)s"),
                        gettext_lazy("Urgent case #%(id)s (%(category)s) was resolved a day ago: check on the resident.")),
 }
@@ -550,6 +552,11 @@ def case_rate(*, case: Case, actor: User, solved: bool, rating: int, comment: st
     return event
 
 
+def _cancel_open_tasks(case: Case) -> None:
+    """A case that ends without being resolved takes its co-handlers' open tasks with it."""
+    CaseTask.objects.filter(case=case, state=CaseTask.State.OPEN).update(state=CaseTask.State.CANCELLED)
+
+
 @transaction.atomic
 def case_reject(*, case: Case, actor: User, reason: str, redirect: str) -> CaseEvent:
     """Not ours to handle: say why and where to turn instead."""
@@ -560,6 +567,7 @@ def case_reject(*, case: Case, actor: User, reason: str, redirect: str) -> CaseE
     event = _transition(case, action="reject", actor=actor, note=reason, now=now, data={"redirect": redirect},
                         changes={"rejection_reason": reason, "redirect_to": redirect[:200], "closed_at": now,
                                  "warn_at": None, "escalate_at": None})
+    _cancel_open_tasks(case)
     if case.reporter_id:
         _notify([case.reporter], kind="case_rejected", case=case, event=event, note=reason, redirect=redirect)
     return event
@@ -570,8 +578,10 @@ def case_cancel(*, case: Case, actor: User, reason: str) -> CaseEvent:
     _require(actor, case, "reporter", "supervisor")
     reason = _required_text(reason, "reason", _("Reason"))
     now = timezone.now()
-    return _transition(case, action="cancel", actor=actor, note=reason, now=now,
-                       changes={"closed_at": now, "warn_at": None, "escalate_at": None, "paused_at": None})
+    event = _transition(case, action="cancel", actor=actor, note=reason, now=now,
+                        changes={"closed_at": now, "warn_at": None, "escalate_at": None, "paused_at": None})
+    _cancel_open_tasks(case)
+    return event
 
 
 @transaction.atomic
@@ -584,9 +594,11 @@ def case_merge(*, case: Case, actor: User, into: Case, note: str = "") -> CaseEv
         raise InvalidInput(_("Case #%(id)s is %(status)s and cannot take duplicates.")
                            % {"id": into.pk, "status": into.get_status_display()}, field="into")
     now = timezone.now()
-    return _transition(case, action="merge", actor=actor, note=note, now=now, data={"into": into.pk},
-                       changes={"duplicate_of": into, "closed_at": now, "warn_at": None, "escalate_at": None,
-                                "paused_at": None})
+    event = _transition(case, action="merge", actor=actor, note=note, now=now, data={"into": into.pk},
+                        changes={"duplicate_of": into, "closed_at": now, "warn_at": None, "escalate_at": None,
+                                 "paused_at": None})
+    _cancel_open_tasks(case)
+    return event
 
 
 def _check_assignee(user: User, case: Case) -> None:
@@ -929,6 +941,22 @@ def case_follow_up(*, case: Case, now: dt.datetime) -> CaseEvent:
                         changes={"follow_up_at": None})
     recipients = _handlers(case) or dispatch.level_staff(case.grid, EscalationLevel.GRID)
     _notify(recipients, kind="case_follow_up", case=case, event=event)
+    return event
+
+
+@transaction.atomic
+def case_task_report_overdue(*, task: CaseTask, now: dt.datetime) -> CaseEvent:
+    """A co-handler missed its deadline: the lead unit and the co-handler hear of it, once."""
+    case = task.case
+    if CaseTask.objects.filter(pk=task.pk, state=CaseTask.State.OPEN, overdue_reported_at__isnull=True,
+                               due_at__lte=now).update(overdue_reported_at=now) != 1:
+        raise TransitionNotAllowed(_("This task is no longer open."))
+    event = _transition(case, action="task_overdue", actor=None, note=task.description, now=now,
+                        data={"task": task.pk, "due": task.due_at.isoformat()})
+    co_handlers = [task.assignee] if task.assignee_id else list(
+        User.objects.filter(role=Role.DEPARTMENT_STAFF, department_id=task.department_id, is_active=True))
+    _notify(_handlers(case) + co_handlers, kind="case_task_overdue", case=case, event=event,
+            note=task.description[:100], due=_local(task.due_at))
     return event
 
 

@@ -43,6 +43,7 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
     "supervise": (frozenset(OPEN_STATES), SAME),
     "add_task": (HANDLING | {S.WAITING_RESIDENT}, SAME),
     "complete_task": (frozenset(OPEN_STATES), SAME),
+    "task_overdue": (frozenset(OPEN_STATES), SAME),
     # Written by the sweep.
     "warn": (RUNNING, SAME),
     "follow_up": (frozenset({S.RESOLVED, S.CLOSED}), SAME),
@@ -73,6 +74,7 @@ ACTION_LABELS = {
     "supervise": gettext_lazy("Supervised (督办)"),
     "add_task": gettext_lazy("Joint-handling task added"),
     "complete_task": gettext_lazy("Joint-handling task done"),
+    "task_overdue": gettext_lazy("Joint-handling task overdue"),
     "warn": gettext_lazy("Deadline reminder"),
     "follow_up": gettext_lazy("Follow-up check"),
 }

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from communitygrid.cases import services, states
 from communitygrid.cases.errors import TransitionNotAllowed
-from communitygrid.cases.models import Case, Status
+from communitygrid.cases.models import Case, CaseTask, Status
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -81,4 +81,16 @@ def sweep_once(now: dt.datetime | None = None, *, batch: int = BATCH) -> dict[st
             if not cases:
                 break
             stuck |= _sweep_batch(cases, now, cache, report)
+    _report_overdue_tasks(now, report)
     return {key: value for key, value in report.items() if value}
+
+
+def _report_overdue_tasks(now: dt.datetime, report: Counter) -> None:
+    """Joint-handling tasks past their deadline (few at a time: one by one)."""
+    due = CaseTask.objects.filter(state=CaseTask.State.OPEN, overdue_reported_at__isnull=True, due_at__lte=now)
+    for task in due.select_related("case__category", "case__grid", "case__assignee").order_by("due_at", "id"):
+        try:
+            services.case_task_report_overdue(task=task, now=now)
+            report["tasks_overdue"] += 1
+        except TransitionNotAllowed:
+            report["lost_races"] += 1

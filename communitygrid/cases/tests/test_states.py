@@ -62,6 +62,9 @@ CALLS = {
                                                     description="civil affairs to assess the subsidy"),
     "complete_task": lambda p, c: services.case_task_complete(task=add_task(p, c), actor=p.dept_staff,
                                                               result="assessed"),
+    "task_overdue": lambda p, c: services.case_task_report_overdue(
+        task=CaseTask.objects.create(case=c, department=p.department, description="late",
+                                     due_at=timezone.now() - dt.timedelta(hours=1)), now=timezone.now()),
     "warn": lambda p, c: services.case_warn_due(case=c, now=timezone.now()),
     "follow_up": lambda p, c: services.case_follow_up(case=c, now=timezone.now()),
 }

@@ -131,3 +131,27 @@ def test_two_sweeps_at_the_same_moment_warn_once(people, general_case):
     with pytest.raises(TransitionNotAllowed):
         services.case_warn_due(case=stale, now=general_case.warn_at)
     assert CaseEvent.objects.filter(case=general_case, action="warn").count() == 1
+
+
+def test_an_overdue_joint_handling_task_is_reported_once_to_the_lead_and_the_co_handler(people):
+    from django.utils import timezone
+
+    case = make_case(people, Status.IN_PROGRESS, warn_at=None, escalate_at=None)
+    task = services.case_task_add(case=case, actor=people.worker, department=people.department,
+                                  description="assess the subsidy", due_at=timezone.now() + dt.timedelta(hours=2))
+    assert sweep_once(timezone.now() + dt.timedelta(hours=1)) == {}
+    later = timezone.now() + dt.timedelta(hours=3)
+    assert sweep_once(later) == {"tasks_overdue": 1}
+    assert sweep_once(later) == {}
+    assert notes(people.worker, "case_task_overdue").count() == 1
+    assert notes(people.dept_staff, "case_task_overdue").count() == 1
+    assert case.events.filter(action="task_overdue", data__task=task.pk).count() == 1
+
+
+def test_cancelling_a_case_cancels_its_open_tasks(people):
+    from communitygrid.cases.models import CaseTask
+
+    case = make_case(people, Status.IN_PROGRESS)
+    task = services.case_task_add(case=case, actor=people.worker, department=people.department, description="x")
+    services.case_cancel(case=case, actor=people.resident, reason="solved it myself")
+    assert CaseTask.objects.get(pk=task.pk).state == CaseTask.State.CANCELLED
