@@ -36,8 +36,8 @@ def test_reveal_by_keyboard_shows_the_values_once(page, users, city):  # noqa: F
     page.locator("textarea[name=purpose]").focus()
     page.keyboard.type("入户走访核实联系方式")
     page.keyboard.press("Tab")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    with page.expect_navigation(url=f"**/registry/persons/{person.pk}/reveal"):
+        page.keyboard.press("Enter")
     assert person.phone.reveal() in page.locator("main").inner_text()
     assert serious_violations(page) == []
     page.goto(f"/registry/persons/{person.pk}/")
