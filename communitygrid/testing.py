@@ -99,7 +99,8 @@ def make_household(grid: Node, *, members: int = 2, name_prefix: str = "居民",
     for m in range(members):
         birth = dt.date(1940 + (n + m) % 60, 1 + m % 12, 1 + n % 28)
         Person.objects.create(
-            household=household, grid=grid, name=f"{name_prefix}{n}-{m}", gender="MF"[m % 2], birth_date=birth,
+            # GB 11643: the sequence number's last digit is odd for men, even for women.
+            household=household, grid=grid, name=f"{name_prefix}{n}-{m}", gender="FM"[m % 2], birth_date=birth,
             id_number=id_number_for(birth, n * 10 + m), phone=f"139{n:04d}{m:04d}"[:11],
             household_role=Person.HouseholdRole.HEAD if m == 0 else Person.HouseholdRole.SPOUSE,
         )

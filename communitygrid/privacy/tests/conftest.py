@@ -32,8 +32,3 @@ def people(users, city):
     outside = Person.objects.filter(grid=city.grids[-1]).order_by("id").first()
     return inside, outside
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hasher(settings):
-    # role_users() creates nine accounts; the production hasher would spend seconds on them.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
