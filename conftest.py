@@ -23,3 +23,31 @@ def users(city):
     for grid in city.grids:
         make_household(grid)
     return role_users(city)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The one headless Chromium of the session (see communitygrid/testing_browser.py)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    from communitygrid.testing_browser import CHROMIUM, CHROMIUM_ARGS
+
+    # Playwright's sync API keeps an event loop in the test thread; Django would otherwise
+    # refuse the plain synchronous ORM set-up that browser tests do in that thread.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser profile (no cookies) whose browser asks for Chinese, as most users' do."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()

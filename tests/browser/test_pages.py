@@ -3,18 +3,11 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from communitygrid.accounts.models import Role
-from tests.browser.conftest import sign_in, wait_for_home
+from communitygrid.testing_browser import serious_violations, sign_in, wait_for_home
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROLES = list(Role.values)
-SERIOUS = {"serious", "critical"}
-
-
-def serious_violations(page, **options) -> list[str]:
-    results = Axe().run(page, options={"resultTypes": ["violations"], **options})
-    return [f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-            for v in results.response["violations"] if v["impact"] in SERIOUS]
 
 
 def switch_language(page, to: str) -> None:

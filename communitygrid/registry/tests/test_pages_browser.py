@@ -3,14 +3,13 @@ import pytest
 
 from communitygrid.accounts.models import Role
 from communitygrid.registry.models import Person
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
-from tests.browser.test_pages import serious_violations
+from communitygrid.testing_browser import serious_violations, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_registry_pages_pass_axe_in_both_languages(page, users, city, language):  # noqa: F811
+def test_registry_pages_pass_axe_in_both_languages(page, users, city, language):
     worker = users[Role.GRID_WORKER]
     sign_in(page, worker.username)
     page.context.add_cookies([{"name": "cg_language", "value": language, "url": page.url}])
@@ -24,7 +23,7 @@ def test_registry_pages_pass_axe_in_both_languages(page, users, city, language):
         assert serious_violations(page) == [], path
 
 
-def test_reveal_by_keyboard_shows_the_values_once(page, users, city):  # noqa: F811
+def test_reveal_by_keyboard_shows_the_values_once(page, users, city):
     worker = users[Role.GRID_WORKER]
     person = Person.objects.filter(grid=city.grids[0]).order_by("id").first()
     sign_in(page, worker.username)
