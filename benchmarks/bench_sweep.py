@@ -4,8 +4,9 @@ Builds (or reuses, ``--reuse``) a PostgreSQL database of its own: the test city'
 (1 district, 2 streets, 4 communities, 8 grids), two grid workers per grid and staff at every
 level, then COPYs N open cases in. Of these, D are due now — half for the 80 % warning, half
 for escalation after a breached respond deadline — and the rest have their next checkpoint
-later. It then times one sweep (which warns or escalates the D cases, writing an event and
-queueing notifications for each) and a second, idle sweep.
+later. It then times one sweep (which warns or escalates the D cases, writing an event and a
+pending notice for each), a second, idle sweep, and the separate job that turns the pending
+notices into outbox notifications.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cg_bench_sweep \\
         .venv/bin/python benchmarks/bench_sweep.py [--cases 1000000] [--due 10000] [--reuse]
@@ -137,6 +138,14 @@ def main() -> None:
     started = time.perf_counter()
     report = sweep_once(now)
     print(f"sweep 2 (nothing left to do): {time.perf_counter() - started:.3f} s  {report}")
+    from communitygrid.cases.services import case_notices_send
+
+    started = time.perf_counter()
+    sent = 0
+    while batch := case_notices_send():
+        sent += batch
+    elapsed = time.perf_counter() - started
+    print(f"fan-out of the sweep's notices to the outbox (separate job): {sent:,} in {elapsed:.1f} s")
 
 
 if __name__ == "__main__":
