@@ -9,7 +9,7 @@ from communitygrid.cases.models import Case, CaseEvent
 from communitygrid.cases.sweep import sweep_once
 from communitygrid.cases.tests.conftest import POINT
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run_together(target, n: int = 2) -> list:
@@ -34,7 +34,7 @@ def run_together(target, n: int = 2) -> list:
 
 
 @pytest.fixture
-def live_people(request):
+def live_people(request, catalogue):
     if connection.vendor != "postgresql":
         # SQLite takes the write lock at BEGIN (IMMEDIATE), so writers never overlap there; and
         # its test flush deletes row by row, which the append-only triggers refuse.
