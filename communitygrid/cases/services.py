@@ -881,7 +881,8 @@ def cases_escalate_overdue(*, cases: list[Case], now: dt.datetime, cache: SweepC
     steps: dict[str, dt.datetime] = {}
 
     def compute(case):
-        level = case.escalation_level + 1
+        # A case already at the top (only if its row was written by hand) stays there.
+        level = min(case.escalation_level + 1, EscalationLevel.DISTRICT)
         if case.tier not in steps:
             steps[case.tier] = tiers.escalation_step(case.tier, now)
         return {"escalation_level": level, "warn_at": None,
