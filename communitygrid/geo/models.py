@@ -13,6 +13,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Level(models.TextChoices):
@@ -68,8 +69,9 @@ def default_kind(level: str) -> str:
 
 
 class NodeStatus(models.TextChoices):
-    ACTIVE = "active", _("Active")
-    RETIRED = "retired", _("Retired")
+    # "Retired" is also an employment status in the registry; the context keeps the two apart.
+    ACTIVE = "active", pgettext_lazy("grid node status", "Active")
+    RETIRED = "retired", pgettext_lazy("grid node status", "Retired")
 
 
 class NodeQuerySet(models.QuerySet):
@@ -84,7 +86,7 @@ class NodeQuerySet(models.QuerySet):
 class Node(models.Model):
     code = models.CharField(_("code"), max_length=64, unique=True)
     name = models.CharField(_("name"), max_length=200)
-    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    level = models.CharField(pgettext_lazy("hierarchy", "level"), max_length=16, choices=Level.choices)
     kind = models.CharField(_("kind"), max_length=16, choices=GridKind.choices, default=GridKind.AREA)
     parent = models.ForeignKey(
         "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"

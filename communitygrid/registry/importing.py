@@ -67,7 +67,7 @@ HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
     Column("registered_address", "registered address", "户籍地址", ("户籍地", "户籍所在地", "hukou")),
     Column("employment", "employment", "就业状况", ("就业状态",)),
     Column("employer", "employer", "工作单位", ("工作单位或学校", "单位", "employer or school")),
-    Column("care_tags", "care tags", "特殊人群", ("特殊群体", "关爱对象", "care groups")),
+    Column("care_tags", "care tags", "特殊人群", ("重点关爱人群", "特殊群体", "关爱对象", "care groups")),
     Column("emergency_contact_name", "emergency contact", "紧急联系人", ("emergency contact name",)),
     Column("emergency_contact_phone", "emergency contact phone", "紧急联系人电话", ("紧急联系电话",)),
     Column("health_notes", "health notes", "健康状况", ("健康备注", "health")),

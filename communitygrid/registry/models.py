@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from communitygrid.privacy.fields import EncryptedField
 
@@ -106,7 +107,7 @@ class Household(Verified):
     )
     address = EncryptedField(_("detailed address"), kind="address")
     tenure = models.CharField(_("tenure"), max_length=16, choices=Tenure.choices, default=Tenure.OWNER)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("on the register", "active"), default=True)
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -203,7 +204,7 @@ class Person(Verified):
         EMPLOYED = "employed", _("Employed")
         SELF_EMPLOYED = "self_employed", _("Self-employed")
         UNEMPLOYED = "unemployed", _("Unemployed")
-        RETIRED = "retired", _("Retired")
+        RETIRED = "retired", pgettext_lazy("employment status", "Retired")
         STUDENT = "student", _("Student")
         PRESCHOOL = "preschool", _("Pre-school child")
         OTHER = "other", _("Other")
@@ -237,7 +238,7 @@ class Person(Verified):
     care_tags = models.ManyToManyField(
         CareTag, through="PersonCareTag", blank=True, related_name="persons", verbose_name=_("special-care groups")
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("on the register", "active"), default=True)
 
     class Meta:
         verbose_name = _("person")
@@ -265,8 +266,10 @@ class Person(Verified):
 
 class PersonCareTag(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="tag_links")
-    tag = models.ForeignKey(CareTag, on_delete=models.PROTECT, related_name="person_links", verbose_name=_("group"))
-    level = models.CharField(_("level"), max_length=16, blank=True)
+    tag = models.ForeignKey(
+        CareTag, on_delete=models.PROTECT, related_name="person_links", verbose_name=pgettext_lazy("special-care", "group")
+    )
+    level = models.CharField(pgettext_lazy("care level", "level"), max_length=16, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     since = models.DateField(_("since"), null=True, blank=True)
 

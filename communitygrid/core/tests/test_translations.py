@@ -2,6 +2,7 @@
 import ast
 import subprocess
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -9,8 +10,17 @@ PACKAGE = Path(__file__).resolve().parents[2]
 CATALOGUES = sorted(PACKAGE.glob("*/locale/zh_Hans/LC_MESSAGES/django.po"))
 
 
+class Entry(NamedTuple):
+    line: int
+    flags: set[str]
+    msgctxt: str | None
+    msgid: str
+    msgid_plural: str | None
+    msgstrs: list[str]
+
+
 def entries(text: str):
-    """Yield (line, flags, msgid, [msgstr…]) for each entry of a .po file; obsolete ones are skipped.
+    """Yield an :class:`Entry` for each entry of a .po file; obsolete ones are skipped.
 
     Entries are separated by blank lines, as gettext and makemessages write them."""
     line_no = 0
@@ -32,16 +42,17 @@ def entries(text: str):
                 field, _, rest = line.partition(" ")
                 fields[field] = ast.literal_eval(rest)
         if "msgid" in fields:
-            yield start, flags, fields["msgid"], [v for k, v in fields.items() if k.startswith("msgstr")]
+            yield Entry(start, flags, fields.get("msgctxt"), fields["msgid"], fields.get("msgid_plural"),
+                        [v for k, v in fields.items() if k.startswith("msgstr")])
 
 
 def problems(path: Path) -> list[str]:
     found = []
-    for line, flags, msgid, msgstrs in entries(path.read_text(encoding="utf-8")):
-        if "fuzzy" in flags:  # a fuzzy header too: msgfmt would then drop the charset
-            found.append(f"{path}:{line}: fuzzy: {msgid[:60]!r}")
-        elif msgid and (not msgstrs or any(not s.strip() for s in msgstrs)):
-            found.append(f"{path}:{line}: untranslated: {msgid[:60]!r}")
+    for entry in entries(path.read_text(encoding="utf-8")):
+        if "fuzzy" in entry.flags:  # a fuzzy header too: msgfmt would then drop the charset
+            found.append(f"{path}:{entry.line}: fuzzy: {entry.msgid[:60]!r}")
+        elif entry.msgid and (not entry.msgstrs or any(not s.strip() for s in entry.msgstrs)):
+            found.append(f"{path}:{entry.line}: untranslated: {entry.msgid[:60]!r}")
     return found
 
 

@@ -230,6 +230,15 @@ def test_a_file_without_optional_columns_leaves_those_values_alone(buildings, tm
     assert person.household.address.reveal() == "幸福路1号"
 
 
+def test_headers_named_as_the_pages_name_them_are_understood(buildings, tmp_path):
+    """A file whose headers use the on-screen terms (docs/glossary.md) imports like the export's own headers."""
+    screen_terms = {"楼栋编号": "楼栋编码", "公民身份号码": "身份证号码", "特殊人群": "重点关爱人群"}
+    headers = [screen_terms.get(header, header) for header in ZH_HEADERS]
+    result = import_households(write_csv(tmp_path / "h.csv", headers, [person_row("H1", 1, tags="veteran")]))
+    assert result.rejected == []
+    assert Person.objects.get().tag_links.get().tag.code == "veteran"
+
+
 def test_dry_run_reports_but_writes_nothing(buildings, tmp_path):
     rooms = Room.objects.count()
     row = person_row("H1", 1, room="9901")
