@@ -237,6 +237,19 @@ def case_timeline(request, case_id: int):
     return 200, selectors.case_timeline(user=request.user, case=case)
 
 
+@router.get("/{case_id}/attachments/{attachment_id}", response={**ERRORS})
+@answers
+def case_attachment(request, case_id: int, attachment_id: int):
+    """An attachment of a case the user may see, served with the type sniffed at upload."""
+    from django.http import FileResponse
+
+    attachment = selectors.attachment_get(user=request.user, case_id=_id(case_id, _("Case")),
+                                          pk=_id(attachment_id, _("Attachment")))
+    response = FileResponse(attachment.file.open("rb"), content_type=attachment.content_type)
+    response["Content-Disposition"] = f'inline; filename="attachment-{attachment.pk}"'
+    return response
+
+
 def _department(pk: int | None) -> Department | None:
     if pk is None:
         return None

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from communitygrid.accounts.models import Role, User
 from communitygrid.accounts.scopes import NOTHING, node_path_q
 from communitygrid.cases.errors import NotFound
-from communitygrid.cases.models import FINAL_STATES, Case, CaseEvent, CaseTask, Category, Status
+from communitygrid.cases.models import FINAL_STATES, Attachment, Case, CaseEvent, CaseTask, Category, Status
 from communitygrid.geo.models import Level, Node
 
 
@@ -60,6 +60,14 @@ def task_get(*, user: User, pk: int) -> CaseTask:
     if task is None or not case_queryset(user=user).filter(pk=task.case_id).exists():
         raise NotFound(_("Task #%(id)s was not found.") % {"id": pk})
     return task
+
+
+def attachment_get(*, user: User, case_id: int, pk: int) -> Attachment:
+    case = case_get(user=user, pk=case_id)
+    attachment = Attachment.objects.filter(case=case, pk=pk).first()
+    if attachment is None:
+        raise NotFound(_("Attachment #%(id)s was not found.") % {"id": pk})
+    return attachment
 
 
 def staff_label(user: User | None, role: str) -> str:

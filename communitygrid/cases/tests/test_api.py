@@ -69,6 +69,20 @@ def test_upload_with_attachments_checks_their_type(client, people):
     assert Case.objects.count() == 1
 
 
+def test_attachments_are_served_only_within_scope(client, people):
+    client = as_user(client, people.resident)
+    fields = {"category": "elderly_visit", "description": "照片", **POINT}
+    created = client.post(f"{BASE}/upload", {**fields, "attachments": [SimpleUploadedFile("a.png", PNG)]}).json()
+    case_id = created["case"]["id"]
+    attachment = client.get(f"{BASE}/{case_id}/timeline").json()[0]["attachments"][0]
+    url = f"{BASE}/{case_id}/attachments/{attachment['id']}"
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert b"".join(response.streaming_content) == PNG
+    assert as_user(client, people.outsider).get(url).status_code == 404
+    assert as_user(client, people.worker).get(f"{BASE}/{case_id}/attachments/999999").status_code == 404
+
+
 def test_anonymous_requests_are_refused(client, db):
     assert client.get(f"{BASE}/").status_code == 401
 
