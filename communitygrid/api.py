@@ -9,8 +9,10 @@ api = NinjaAPI(
     auth=django_auth,
 )
 
+from communitygrid.cases.api import router as cases_router  # noqa: E402
 from communitygrid.geo.api import router as geo_router  # noqa: E402
 from communitygrid.registry.api import router as registry_router  # noqa: E402
 
 api.add_router("/v1/geo", geo_router)
 api.add_router("/v1/registry", registry_router)
+api.add_router("/v1/cases", cases_router)

@@ -101,7 +101,10 @@ def make_household(grid: Node, *, members: int = 2, name_prefix: str = "居民",
         Person.objects.create(
             # GB 11643: the sequence number's last digit is odd for men, even for women.
             household=household, grid=grid, name=f"{name_prefix}{n}-{m}", gender="FM"[m % 2], birth_date=birth,
-            id_number=id_number_for(birth, n * 10 + m), phone=f"139{n:04d}{m:04d}"[:11],
+            # Unique however many households a test session makes: the region's last four digits
+            # carry the thousands of the sequence, the phone its full value.
+            id_number=id_number_for(birth, n * 10 + m, region=f"11{(n * 10 + m) // 1000 % 10000:04d}"),
+            phone=f"13{n % 10**8:08d}{m % 10}",
             household_role=Person.HouseholdRole.HEAD if m == 0 else Person.HouseholdRole.SPOUSE,
         )
     return household

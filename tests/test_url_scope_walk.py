@@ -84,6 +84,7 @@ def _admin_model_of(pattern) -> type[models.Model] | None:
 
 def discover_routes() -> list[Route]:
     routes: list[Route] = []
+    seen: set[str] = set()
 
     def walk(patterns, chain, admin_model):
         for entry in patterns:
@@ -93,7 +94,12 @@ def discover_routes() -> list[Route]:
                     model = _admin_model_of(entry.pattern) or admin_model
                 walk(entry.url_patterns, (*chain, entry.pattern), model)
             elif isinstance(entry, URLPattern):
-                routes.append(Route((*chain, entry.pattern), entry.callback, admin_model))
+                text = "".join(str(p) for p in (*chain, entry.pattern))
+                # A later pattern with the same route is unreachable (Django resolves to the
+                # first; Ninja registers one per operation on a shared path): walk it once.
+                if text not in seen:
+                    seen.add(text)
+                    routes.append(Route((*chain, entry.pattern), entry.callback, admin_model))
             else:  # pragma: no cover - Django has only these two
                 raise TypeError(f"unknown URLconf entry {entry!r}")
 

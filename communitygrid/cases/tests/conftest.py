@@ -13,24 +13,6 @@ POINT = {"lon": 120.005, "lat": 30.005}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
-@pytest.fixture(autouse=True)
-def sequence_left_as_found():
-    """Give back the numbers this test drew from ``communitygrid.testing``'s shared counter.
-
-    Its rows are rolled back, so the numbers are free again; without this the cases suite
-    alone draws some 10,000 of them, past the point where testing.make_household's phone
-    numbers (cut to 11 digits) start to repeat and break exact-phone tests run later.
-    """
-    import itertools
-
-    from communitygrid import testing
-
-    start = next(testing._seq)
-    testing._seq = itertools.count(start)
-    yield
-    testing._seq = itertools.count(start)
-
-
 @pytest.fixture
 def people(city, users):
     from communitygrid.testing import make_user

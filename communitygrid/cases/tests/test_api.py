@@ -7,8 +7,7 @@ from communitygrid.cases.models import Case, CaseEvent, Status
 from communitygrid.cases.tests.conftest import PNG, POINT
 from communitygrid.cases.tests.test_states import make_case
 
-pytestmark = pytest.mark.urls("communitygrid.cases.tests.api_urls")
-BASE = "/test-api/v1/cases"
+BASE = "/api/v1/cases"
 
 
 def post(client, url, body=None, **headers):
