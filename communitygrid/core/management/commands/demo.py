@@ -23,6 +23,9 @@ from communitygrid.core.demo.build import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_cit
 from communitygrid.core.scheduler import Scheduler, job_name, periodic_jobs
 
 
+DEMO_TRICKLE_SECONDS = 90
+
+
 def _scale(value: str) -> float:
     with translation.override(console_language()):
         try:
@@ -116,7 +119,10 @@ class Command(BaseCommand):
                                % {"host": host, "port": port, "reason": exc.strerror}) from exc
         scheduler = None
         if settings.TASKS_MODE == "inprocess":
-            jobs = periodic_jobs()
+            from communitygrid.cases.demo import demo_trickle_once
+
+            # The live trickle of new requests belongs to the demo only, not to every deployment.
+            jobs = [*periodic_jobs(), (demo_trickle_once, DEMO_TRICKLE_SECONDS)]
             scheduler = Scheduler(jobs)
             scheduler.start()
             self.stdout.write(_("Periodic jobs: %(jobs)s") % {
