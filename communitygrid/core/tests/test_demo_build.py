@@ -82,3 +82,19 @@ def test_a_scale_outside_0_to_1_is_refused(db):
     with pytest.raises(ValueError, match="scale"):
         demo_city_build(scale=1.5)
     assert not Node.objects.exists()
+
+
+def test_the_demo_has_a_year_of_case_history_in_its_own_grids(demo):
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from communitygrid.cases.models import Case, CaseEvent
+
+    cases = Case.objects.all()
+    assert cases.count() == demo.cases > 0
+    # ~0.094 requests per resident per year, within Poisson noise at this small scale
+    assert 0.05 * demo.persons < demo.cases < 0.15 * demo.persons
+    assert (timezone.now() - cases.aggregate(first=Min("created_at"))["first"]).days >= 300
+    assert not cases.exclude(grid__level=Level.GRID).exists()
+    # every case has its record of events, starting with its submission
+    assert CaseEvent.objects.filter(action="submit").count() == demo.cases
