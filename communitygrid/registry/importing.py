@@ -48,7 +48,7 @@ from communitygrid.registry.validators import (
 
 CHUNK = 1000
 
-# --- Column layouts (documented in docs/benchmarks-registry.md and the command help) -----------
+# --- Column layouts (documented in communitygrid/registry/README.md and the command help) ------
 
 HOUSEHOLD_COLUMNS: tuple[Column, ...] = (
     Column("household_code", "household code", "户编号", ("户号", "household", "household number", "户编码"), required=True),
