@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from communitygrid.celery import app
+
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("CG_TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
 
@@ -96,3 +98,39 @@ def redis_url() -> str:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def celery_client(redis_url):
+    """This process sends tasks to Redis instead of running them eagerly (the demo default)."""
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
+    app.conf.update(broker_url=redis_url, task_always_eager=False)
+    _forget_broker_connections()
+    yield app
+    app.conf.update(saved)
+    _forget_broker_connections()
+
+
+def _forget_broker_connections():
+    # Celery keeps the connections it made to the previous broker_url, and kombu keeps its pools
+    # in process-wide registries keyed by URL (a closed pool would be handed out again): reset
+    # both so the next send connects anew. Celery has no public call for this short of app.close().
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def worker(celery_client, redis_url, spawn):
+    return spawn(
+        "worker",
+        [
+            "-m", "celery", "-A", "communitygrid", "worker",
+            "--pool=solo", "--loglevel=INFO", "--hostname=notif-test@%h",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        CG_TASKS="celery",
+        CELERY_BROKER_URL=redis_url,
+    )

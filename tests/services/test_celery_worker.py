@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from communitygrid.celery import app
 from communitygrid.notifications.models import Notification, WebhookEndpoint
 from communitygrid.notifications.services import notification_enqueue
 from communitygrid.notifications.tasks import deliver_outbox
@@ -15,40 +14,6 @@ from communitygrid.testing import make_user
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 WAIT_SECONDS = 90
-
-
-@pytest.fixture
-def celery_client(redis_url):
-    """This process sends tasks to Redis instead of running them eagerly (the demo default)."""
-    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
-    app.conf.update(broker_url=redis_url, task_always_eager=False)
-    _forget_broker_connections()
-    yield app
-    app.conf.update(saved)
-    _forget_broker_connections()
-
-
-def _forget_broker_connections():
-    # Celery keeps the connections it made to the previous broker_url; drop them so the next
-    # send connects anew (Celery has no public call for this short of app.close()).
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def worker(celery_client, redis_url, spawn):
-    return spawn(
-        "worker",
-        [
-            "-m", "celery", "-A", "communitygrid", "worker",
-            "--pool=solo", "--loglevel=INFO", "--hostname=notif-test@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        CG_TASKS="celery",
-        CELERY_BROKER_URL=redis_url,
-    )
 
 
 def test_worker_delivers_a_queued_notification(worker):
