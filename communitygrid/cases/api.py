@@ -16,7 +16,7 @@ from ninja.files import UploadedFile
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases import selectors, services, states
 from communitygrid.cases.errors import CaseError, InvalidInput, NotFound
-from communitygrid.cases.models import Case, Channel
+from communitygrid.cases.models import Case, Channel, Status
 
 router = Router(tags=["cases"])
 MAX_ID = 2**63 - 1
@@ -147,10 +147,11 @@ class RatingIn(Schema):
     comment: str = ""
 
 
-def case_out(case: Case, user: User) -> dict:
+def case_out(case: Case, user: User, *, limited: bool = False) -> dict:
+    """``limited``: shown as to a resident (staff as role and surname, no caller, no actions)."""
     from django.utils import timezone
 
-    as_resident = user.role == Role.RESIDENT and not user.is_system_admin
+    as_resident = limited or (user.role == Role.RESIDENT and not user.is_system_admin)
     if case.assignee_id:
         handler = selectors.staff_label(case.assignee, case.assignee.role) if as_resident else str(case.assignee)
     else:
@@ -184,7 +185,7 @@ def categories(request):
 def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
     on_behalf_of = None
     if payload.on_behalf_of is not None:
-        on_behalf_of = User.objects.filter(pk=_id(payload.on_behalf_of, _("User")), role=Role.RESIDENT).first()
+        on_behalf_of = selectors.resident_get(user=request.user, pk=_id(payload.on_behalf_of, _("User")))
         if on_behalf_of is None:
             raise InvalidInput(_("Resident %(id)s does not exist.") % {"id": payload.on_behalf_of}, field="on_behalf_of")
     result = services.case_submit(
@@ -194,8 +195,11 @@ def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
         at_home=payload.at_home, attachments=files or [], idempotency_key=request.headers.get("Idempotency-Key", ""),
         on_behalf_of=on_behalf_of, caller_name=payload.caller_name, caller_phone=payload.caller_phone,
     )
+    # A case may land outside the submitter's scope (a point in another grid): they see it as a
+    # resident would, and never again after this answer.
+    visible = selectors.case_queryset(user=request.user).filter(pk=result.case.pk).exists()
     body = {
-        "case": case_out(result.case, request.user), "created": result.created,
+        "case": case_out(result.case, request.user, limited=not visible), "created": result.created,
         "duplicates": [{"id": d.pk, "category": d.category.code, "status": d.status, "created_at": d.created_at}
                        for d in result.duplicates],
     }
@@ -219,7 +223,9 @@ def submit_with_attachments(request, payload: Form[SubmitIn], attachments: File[
 @router.get("/", response={200: list[CaseOut], **ERRORS})
 @answers
 def case_list(request, status: str | None = None, open: bool = False, limit: int = 50, offset: int = 0):
-    limit, offset = max(1, min(limit, 200)), max(0, offset)
+    limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_ID))
+    if status and status not in Status.values:
+        raise InvalidInput(_("Unknown status “%(status)s”.") % {"status": status}, field="status")
     cases = selectors.case_list(user=request.user, status=status, open_only=open)[offset:offset + limit]
     return 200, [case_out(case, request.user) for case in cases]
 

@@ -70,6 +70,17 @@ def attachment_get(*, user: User, case_id: int, pk: int) -> Attachment:
     return attachment
 
 
+def resident_get(*, user: User, pk: int) -> User | None:
+    """A resident account ``user`` may act for: one whose registry record ``user`` may see.
+
+    Acting for a resident tells where they live (a case "at home") and their care groups (the
+    tier's reason), so it stops at the acting user's scope like any read of the registry.
+    """
+    from communitygrid.registry.selectors import person_queryset
+
+    return User.objects.filter(pk=pk, role=Role.RESIDENT, person__in=person_queryset(user=user)).first()
+
+
 def staff_label(user: User | None, role: str) -> str:
     """How a resident sees a staff member: role and surname only (张 → "网格员 张")."""
     if user is None:

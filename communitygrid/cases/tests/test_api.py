@@ -3,6 +3,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from communitygrid.cases import selectors
 from communitygrid.cases.models import Case, CaseEvent, Status
 from communitygrid.cases.tests.conftest import PNG, POINT
 from communitygrid.cases.tests.test_states import make_case
@@ -171,3 +172,46 @@ def test_the_public_board_shows_cases_without_personal_data(client, people, subm
     other = client.get(f"/cases/board/{people.city.communities[1].code}/").content.decode()
     assert case.category.name not in other
     assert client.get("/cases/board/NOPE/").status_code == 404
+
+
+def test_staff_act_only_for_residents_they_may_see(client, people):
+    """Acting for a resident "at home" would tell where anyone lives: only within the scope."""
+    from communitygrid.accounts.models import Role
+    from communitygrid.testing import make_household, make_user
+
+    elsewhere = make_user(Role.RESIDENT, person=make_household(people.city.grids[7], members=1).members.first())
+    body = {"category": "elderly_visit", "description": "来电求助", "at_home": True, "channel": "hotline"}
+    for user in (people.worker, people.dept_staff, people.cockpit):
+        refused = post(as_user(client, user), f"{BASE}/", {**body, "on_behalf_of": elsewhere.pk})
+        assert refused.status_code == 400 and refused.json()["field"] == "on_behalf_of", (user.role, refused.content)
+        assert "S1C1G1" not in refused.content.decode()
+    assert not Case.objects.exists()
+    own = post(as_user(client, people.worker), f"{BASE}/", {**body, "on_behalf_of": people.resident.pk})
+    assert own.status_code == 201 and Case.objects.get().reporter == people.resident
+    # District staff see the whole district, the other street included.
+    assert post(as_user(client, people.district), f"{BASE}/", {**body, "on_behalf_of": elsewhere.pk}).status_code == 201
+
+
+def test_a_case_landing_outside_the_submitters_scope_is_shown_as_to_a_resident(client, people):
+    people.worker.last_name, people.worker.display_name = "张", "张伟"
+    people.worker.save()
+    response = post(as_user(client, people.outsider), f"{BASE}/",
+                    {"category": "elderly_visit", "description": "路过发现", "channel": "discovery",
+                     "building_id": people.resident.person.household.room.unit.building_id})
+    assert response.status_code == 201, response.content
+    case = Case.objects.get()
+    assert case.grid == people.grid and case.assignee in (people.worker, people.worker2)
+    shown = response.json()["case"]
+    assert shown["handler"] == selectors.staff_label(case.assignee, case.assignee.role) and shown["actions"] == []
+    assert "张伟" not in response.content.decode()
+    assert as_user(client, people.outsider).get(f"{BASE}/{case.pk}").status_code == 404
+
+
+def test_list_filters_refuse_unknown_values_and_clamp_paging(client, people):
+    make_case(people, Status.ASSIGNED)
+    client = as_user(client, people.worker)
+    unknown = client.get(f"{BASE}/", {"status": "nope\x00"})
+    assert unknown.status_code == 400 and unknown.json()["field"] == "status"
+    assert [c["status"] for c in client.get(f"{BASE}/", {"status": "assigned"}).json()] == ["assigned"]
+    assert client.get(f"{BASE}/", {"offset": 10**20}).json() == []
+    assert len(client.get(f"{BASE}/", {"offset": -5, "limit": 10**20}).json()) == 1
