@@ -4,8 +4,9 @@ The URLs are discovered by walking the URLconf (Django admin's and the Ninja API
 included), so a new endpoint is covered the day it is added. Each path parameter is filled
 twice, with a record inside every role's scope and with a "canary" record in a grid outside
 the first street; a parameter this file cannot fill fails the test, naming the pattern, so
-whoever adds an endpoint extends the fillers below (``MODEL_PARAMS``, ``CANARIES``) instead
-of being skipped silently.
+whoever adds an endpoint extends the fillers below (``MODEL_PARAMS``, ``WORD_PARAMS``,
+``CANARIES``) instead of being skipped silently. A parameter that is a word, not a record (a
+case action), is filled with every value the endpoint accepts, each aimed at the canary.
 
 Every role user is scoped inside the first street (district staff and the leader are re-bound
 to it here, since ``role_users`` gives them the whole district); the administrator sees
@@ -18,10 +19,13 @@ import dataclasses
 import datetime as dt
 import inspect
 import io
+import itertools
 import json
 import re
+import struct
 import urllib.parse
 import zipfile
+import zlib
 from typing import Any, Callable
 
 import pytest
@@ -177,6 +181,11 @@ def _canary_records(city, users) -> tuple[dict, Node]:
     worker = make_user(Role.GRID_WORKER, scope=[grid], username="canary-worker")
     worker.display_name = f"{MARKER}网格员"
     worker.save(update_fields=["display_name"])
+    # The canary's own account: staff must not act for a resident outside their scope (e.g. submit a
+    # case "at home" for them, which would tell where they live). Reached as ``person.account``.
+    resident = make_user(Role.RESIDENT, person=person, username="canary-resident")
+    resident.display_name = f"{MARKER}居民"
+    resident.save(update_fields=["display_name"])
     entry = AccessLog.objects.create(actor=worker, actor_role=worker.role, action=AccessLog.Action.REVEAL,
                                      subject_type="registry.person", subject_id=person.pk, subject_label=MARKER,
                                      subject_grid=grid, fields=["phone"], purpose=f"{MARKER}核查")
@@ -186,7 +195,8 @@ def _canary_records(city, users) -> tuple[dict, Node]:
                User: worker, AccessLog: entry, SignInEvent: event}
     for label, build in CANARIES.items():
         model = apps.get_model(label)
-        records[model] = build(grid=grid, person=person, household=household, building=building, user=worker)
+        records[model] = build(grid=grid, person=person, household=household, building=building, user=worker,
+                               records=records, users=users)
     return records, grid
 
 
@@ -205,26 +215,36 @@ def _inside_records(city, users) -> dict:
                                                        outcome=SignInEvent.Outcome.SUCCESS)}
     for label, build in CANARIES.items():
         records[apps.get_model(label)] = build(grid=city.grids[0], person=person, household=household,
-                                               building=room.unit.building, user=resident)
+                                               building=room.unit.building, user=resident, records=records,
+                                               users=users)
     return records
+
+
+def _is_canary(user: User) -> bool:
+    return user.username == "canary-worker"
+
+
+def _marked(user: User, text: str) -> str:
+    """``text`` with the marker for the canary's records, plain for the in-scope ones."""
+    return f"{MARKER}{text}" if _is_canary(user) else text
 
 
 def _notification(*, user, **_):
     from communitygrid.notifications.models import Notification
 
-    return Notification.objects.create(recipient=user, kind="test", subject=f"{MARKER}通知" if user.username == "canary-worker"
-                                       else "通知", body="", channel="in_app")
+    return Notification.objects.create(recipient=user, kind="test", subject=_marked(user, "通知"), body="",
+                                       channel="in_app")
 
 
 def _webhook(*, user, **_):
     from communitygrid.notifications.models import WebhookEndpoint
 
-    return WebhookEndpoint.objects.create(user=user, name=f"{MARKER}接口" if user.username == "canary-worker" else "接口",
-                                          url="http://127.0.0.1:9/hook", secret="canary-secret-value")
+    return WebhookEndpoint.objects.create(user=user, name=_marked(user, "接口"), url="http://127.0.0.1:9/hook",
+                                          secret="canary-secret-value")
 
 
 def _node_change(*, grid, **_):
-    from communitygrid.geo.models import Level, NodeChange
+    from communitygrid.geo.models import NodeChange
 
     # The grid map is not personal data: no marker, but a change out of scope must stay unchanged.
     change = NodeChange.objects.create(kind=NodeChange.Kind.REDRAW, note=f"redraw of {grid.code}")
@@ -232,27 +252,88 @@ def _node_change(*, grid, **_):
     return change
 
 
-def _case(*, grid, building, user, person, **_):
+def _case(*, grid, building, user, **_):
     from django.utils import timezone
 
-    from communitygrid.cases.models import Case, Category
+    from communitygrid.cases.models import Case, Category, Status
 
-    canary = user.username == "canary-worker"
+    now = timezone.now()
+    # The canary case is being handled, so that most actions are allowed from its state and
+    # only the scope can refuse them.
+    canary = _is_canary(user)
     return Case.objects.create(
-        category=Category.objects.order_by("pk").first(), tier="general", channel="web", grid=grid,
-        building=building, lon=building.lon, lat=building.lat, submitted_by=user, assignee=user if canary else None,
-        reporter=None if canary else user, description=f"{MARKER}楼道堆物" if canary else "楼道堆物",
-        caller_name=MARKER if canary else "", resolve_by=timezone.now() + dt.timedelta(days=5),
+        category=Category.objects.filter(parent__isnull=False).order_by("pk").first(), tier="general", channel="web",
+        grid=grid, building=building, lon=building.lon, lat=building.lat, submitted_by=user,
+        assignee=user if canary else None, reporter=None if canary else user,
+        status=Status.IN_PROGRESS if canary else Status.SUBMITTED, accepted_at=now if canary else None,
+        description=_marked(user, "楼道堆物"), caller_name=MARKER if canary else "",
+        caller_phone="17755554321" if canary else "17744443210", resolve_by=now + dt.timedelta(days=5),
     )
 
 
-# Records of further models, built for the canary grid and for the in-scope world alike:
-# label → builder(grid=, person=, household=, building=, user=) → instance.
+def _case_event(*, user, records, **_):
+    from communitygrid.cases.models import CaseEvent
+
+    case = records[apps.get_model("cases.case")]
+    return CaseEvent.objects.create(case=case, actor=user, actor_role=user.role, action="submit", from_status="",
+                                    to_status=case.status, note=_marked(user, "现场情况说明"))
+
+
+def png_with_text(text: str) -> bytes:
+    """A 1×1 grey PNG carrying ``text`` in an iTXt chunk: a download of it shows the marker."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"iTXt", b"Comment\x00\x00\x00\x00\x00" + text.encode()) + chunk(b"IDAT", zlib.compress(b"\x00\x80"))
+            + chunk(b"IEND", b""))
+
+
+def _attachment(*, user, records, **_):
+    from django.core.files.base import ContentFile
+
+    from communitygrid.cases.models import Attachment
+
+    content = png_with_text(_marked(user, "现场照片"))
+    event = records[apps.get_model("cases.caseevent")]
+    return Attachment.objects.create(
+        case=event.case, event=event, file=ContentFile(content, name=f"{user.username}.png"),
+        name=_marked(user, "现场照片.png"), content_type="image/png", size=len(content), uploaded_by=user,
+    )
+
+
+def _case_task(*, user, users, records, **_):
+    from django.utils import timezone
+
+    from communitygrid.cases.models import CaseTask
+
+    # In scope, the department's joint task puts the case in the department staff's scope too.
+    department = None if _is_canary(user) else users[Role.DEPARTMENT_STAFF].department
+    return CaseTask.objects.create(
+        case=records[apps.get_model("cases.case")], assignee=user if _is_canary(user) else None, department=department,
+        description=_marked(user, "联动清理"), due_at=timezone.now() + dt.timedelta(days=3), created_by=user,
+    )
+
+
+def _case_notice(*, user, records, **_):
+    from communitygrid.cases.models import CaseNotice
+
+    return CaseNotice.objects.create(event=records[apps.get_model("cases.caseevent")], recipient=user,
+                                     kind="case_assigned", params={"note": _marked(user, "待发通知")})
+
+
+# Records of further models, built for the canary grid and for the in-scope world alike, in this
+# order: label → builder(grid=, person=, household=, building=, user=, records=, users=) → instance,
+# where ``records`` holds what was built before (a case's events need the case).
 CANARIES: dict[str, Callable[..., models.Model]] = {
     "notifications.notification": _notification,
     "notifications.webhookendpoint": _webhook,
     "geo.nodechange": _node_change,
     "cases.case": _case,
+    "cases.caseevent": _case_event,
+    "cases.attachment": _attachment,
+    "cases.casetask": _case_task,
+    "cases.casenotice": _case_notice,
 }
 
 
@@ -287,9 +368,10 @@ def build_world() -> World:
     canary, canary_grid = _canary_records(city, users)
     inside = _inside_records(city, users)
     person = canary[Person]
-    plain, masked = _sensitive_strings(person)
-    household_plain, household_masked = _sensitive_strings(canary[Household])
-    needles = [MARKER, str(person), *plain, *masked, *household_plain, *household_masked]
+    needles = [MARKER, str(person)]
+    for instance in canary.values():  # every sensitive value of every canary record, plain and masked
+        plain, masked = _sensitive_strings(instance)
+        needles += plain + masked
     neighbour_household = make_household(city.grids[0], members=0)
     neighbour = _person(city.grids[0], neighbour_household, f"{NEIGHBOUR}者", seq=555, region="330106",
                         phone="18611112222")
@@ -307,8 +389,20 @@ def world(django_db_setup, django_db_blocker):
     test runs in a savepoint inside it (pytest-django's ``db``), so tests stay independent."""
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         with transaction.atomic():
-            yield build_world()
-            transaction.set_rollback(True)
+            world = build_world()
+            try:
+                yield world
+            finally:
+                _delete_stored_files(world)
+                transaction.set_rollback(True)
+
+
+def _delete_stored_files(world: World) -> None:
+    """The rollback forgets the records; the files they stored in the test data dir go with them."""
+    for instance in [*world.canary.values(), *world.inside.values()]:
+        for f in instance._meta.concrete_fields:
+            if isinstance(f, models.FileField) and getattr(instance, f.name):
+                getattr(instance, f.name).delete(save=False)
 
 
 # --- Filling path parameters ------------------------------------------------------------
@@ -321,6 +415,20 @@ MODEL_PARAMS = {
     "recipient_id": "accounts.user",
 }
 CODE_PARAMS = {"code", "node_code", "parent_code"}
+
+
+def _case_actions() -> list[str]:
+    from communitygrid.cases import api, states
+
+    # Every action the endpoint takes, and those of the state machine it must refuse (the sweep's).
+    return sorted(set(api.ACTIONS) | set(states.TRANSITIONS))
+
+
+# Parameters that name no record but one of a set of words: (route, parameter) → every value the
+# endpoint accepts, read from the app's own code, so each is tried (and a new one the day it is added).
+WORD_PARAMS: dict[tuple[str, str], Callable[[], list[str]]] = {
+    ("api/v1/cases/<case_id>/actions/<action>", "action"): _case_actions,
+}
 
 
 def _model_named(name: str) -> type[models.Model] | None:
@@ -382,10 +490,18 @@ def _fill_value(route: Route, param: str, world: World, *, canary: bool, params:
     if model is None:
         raise Unfillable(
             f"cannot tell which record the parameter <{param}> of {route.text!r} refers to: name it after the model "
-            f"(<person_id>, <household_id>…) or add it to MODEL_PARAMS in tests/test_url_scope_walk.py"
+            f"(<person_id>, <household_id>…) or add it to MODEL_PARAMS in tests/test_url_scope_walk.py "
+            f"(to WORD_PARAMS, with every value the endpoint accepts, if it names no record)"
         )
     record = world.record(model, canary=canary)
     return str(record.pk) if record is not None else "2147483646"
+
+
+def _fill_values(route: Route, param: str, world: World, *, canary: bool, params: dict) -> list[str]:
+    words = WORD_PARAMS.get((route.text, param))
+    if words is not None:
+        return words()
+    return [_fill_value(route, param, world, canary=canary, params=params)]
 
 
 def _regex_choices(pattern: RegexPattern) -> list[str]:
@@ -422,12 +538,13 @@ def concrete_urls(route: Route, world: World) -> list[tuple[str, bool]]:
             if isinstance(pattern, RegexPattern):
                 texts = _regex_choices(pattern)
             elif isinstance(pattern, RoutePattern):
-                params: dict[str, str] = {}
+                params: dict[str, list[str]] = {}
                 for match in ROUTE_PARAM.finditer(str(pattern)):
-                    params[match["name"]] = ""
+                    params[match["name"]] = []
                 for name in params:
-                    params[name] = _fill_value(route, name, world, canary=canary, params=params)
-                texts = [ROUTE_PARAM.sub(lambda m: params[m["name"]], str(pattern))]
+                    params[name] = _fill_values(route, name, world, canary=canary, params=params)
+                texts = [ROUTE_PARAM.sub(lambda m: dict(zip(params, values))[m["name"]], str(pattern))
+                         for values in itertools.product(*params.values())]
             else:
                 raise Unfillable(f"unknown pattern type {type(pattern).__name__} in {route.text!r}")
             prefixes = [prefix + text for prefix in prefixes for text in texts]
@@ -489,6 +606,20 @@ def write_payload(route: Route, world: World) -> dict:
         "scope_nodes": [canary[Node].pk], "username": "canary-worker", "password": "wrong-password",
         "password1": "Changed-pass-12345", "password2": "Changed-pass-12345", "usable_password": "true",
         "new_password1": "Changed-pass-12345", "new_password2": "Changed-pass-12345", "old_password": "wrong",
+        **_case_payload(world),
+    }
+
+
+def _case_payload(world: World) -> dict:
+    """What the cases API takes: a submission for the canary resident, every action's and the rating's fields."""
+    Case, CaseTask = apps.get_model("cases.case"), apps.get_model("cases.casetask")
+    canary = world.canary
+    return {
+        "category": canary[Case].category.code, "on_behalf_of": canary[Person].account.pk, "reason": "篡改",
+        "redirect": "篡改", "result": "篡改", "comment": "篡改", "assignee_id": canary[User].pk,
+        "department_id": world.users[Role.DEPARTMENT_STAFF].department_id, "into_id": world.inside[Case].pk,
+        "task_id": canary[CaseTask].pk, "due_at": (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)).isoformat(),
+        "solved": False, "rating": 1,
     }
 
 
@@ -517,6 +648,19 @@ def snapshot(world: World) -> dict:
     for model, instance in world.canary.items():
         about_canary |= Q(subject_type=model._meta.label_lower, subject_id=instance.pk)
     state["access log entries about canary records"] = AccessLog.objects.filter(about_canary).count()
+    for model, instance in world.canary.items():
+        # A user's rows include the sign-in log any attempt on their name writes; a node's are counted above.
+        if model in (User, Node):
+            continue
+        for relation in model._meta.related_objects:
+            if relation.one_to_many or relation.one_to_one:
+                rows = relation.related_model._base_manager.filter(**{relation.field.name: instance.pk}).count()
+                state[f"{relation.related_model._meta.label} rows of the canary {model._meta.label}"] = rows
+    from communitygrid.notifications.models import Notification
+
+    # The outbox keeps its case as a plain id, no foreign key.
+    state["notifications about the canary case"] = Notification.objects.filter(
+        case_id=world.canary[apps.get_model("cases.case")].pk).count()
     state["users bound to the canary grid"] = User.objects.filter(scope_nodes=grid).count()
     return state
 
@@ -674,3 +818,17 @@ def test_the_snapshot_notices_a_change_to_a_canary_record(world, db):
     assert watch.wrote and watch.tables == {"registry_person"}
     with pytest.raises(AssertionError, match="phone_bidx"):
         assert_canary_unchanged(world, "test")
+
+
+def test_the_canary_case_is_watched_for_every_action(world, db):
+    Case = apps.get_model("cases.case")
+    case = world.canary[Case]
+    for needle in (case.description, case.caller_phone.reveal(), str(case.caller_phone)):
+        assert leaked(needle, world.needles), needle
+    assert "cases.CaseEvent rows of the canary cases.Case" in world.baseline
+    route = next(r for r in ROUTES if r.text == "api/v1/cases/<case_id>/actions/<action>")
+    posted = {url.rsplit("/", 1)[1] for url, canary in concrete_urls(route, world) if canary}
+    from communitygrid.cases import api
+
+    assert set(api.ACTIONS) <= posted
+    assert all(f"/{case.pk}/actions/" in url for url, canary in concrete_urls(route, world) if canary)
