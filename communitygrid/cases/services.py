@@ -719,6 +719,9 @@ def case_task_add(*, case: Case, actor: User, description: str, department: Depa
         raise InvalidInput(_("Name a department or a person for the task."), field="department")
     if department is not None and not department.is_active:
         raise InvalidInput(_("Choose an active department."), field="department")
+    if assignee is not None:
+        # A co-handler sees the case and is notified: the same people redispatch may choose.
+        _check_assignee(assignee, case)
     now = timezone.now()
     due_at = due_at or case.resolve_by
     if due_at is None or due_at <= now:

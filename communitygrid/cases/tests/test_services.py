@@ -199,6 +199,17 @@ def test_a_task_needs_a_handler_and_a_future_deadline(people):
     assert not CaseTask.objects.exists()
 
 
+def test_a_task_goes_only_to_someone_who_may_handle_the_case(people):
+    case = make_case(people, Status.IN_PROGRESS)
+    for stranger in (people.outsider, people.cockpit, people.resident):
+        with pytest.raises(InvalidInput) as caught:
+            services.case_task_add(case=case, actor=people.worker, assignee=stranger, description="help")
+        assert caught.value.field == "assignee"
+    assert not CaseTask.objects.exists()
+    task = services.case_task_add(case=case, actor=people.worker, assignee=people.dept_staff, description="help")
+    assert task.assignee == people.dept_staff
+
+
 def test_resolving_an_urgent_case_schedules_the_verdict_and_a_follow_up(people):
     case = make_case(people, Status.IN_PROGRESS, tier="urgent")
     services.case_resolve(case=case, actor=people.worker, note="helped him up, called his daughter")
