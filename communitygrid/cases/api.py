@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
@@ -17,6 +19,7 @@ from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases import selectors, services, states
 from communitygrid.cases.errors import CaseError, InvalidInput, NotFound
 from communitygrid.cases.models import Case, Channel, Status
+from communitygrid.privacy.services import sensitive_reveal
 
 router = Router(tags=["cases"])
 MAX_ID = 2**63 - 1
@@ -234,6 +237,33 @@ def case_list(request, status: str | None = None, open: bool = False, limit: int
 @answers
 def case_detail(request, case_id: int):
     return 200, case_out(selectors.case_get(user=request.user, pk=_id(case_id, _("Case"))), request.user)
+
+
+class RevealIn(Schema):
+    purpose: str
+    fields: list[str] = ["caller_phone"]
+
+
+class RevealOut(Schema):
+    id: int
+    values: dict[str, str]
+
+
+@router.post("/{case_id}/reveal", response={200: RevealOut, **ERRORS})
+@answers
+def case_reveal(request, case_id: int, payload: RevealIn, response: HttpResponse):
+    """The caller's phone in plain, for a stated purpose (e.g. calling back); written to the access log."""
+    case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
+    try:
+        values = sensitive_reveal(actor=request.user, obj=case, fields=payload.fields, purpose=payload.purpose,
+                                  ip_address=request.META.get("REMOTE_ADDR"))
+    except ValidationError as exc:
+        field = next(iter(exc.error_dict), None) if hasattr(exc, "error_dict") else None
+        return 400, {"detail": " ".join(exc.messages), "field": field}
+    except PermissionDenied as exc:
+        return 403, {"detail": str(exc), "field": None}
+    response["Cache-Control"] = "no-store"
+    return 200, {"id": case.pk, "values": values}
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], **ERRORS})

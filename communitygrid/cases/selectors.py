@@ -35,7 +35,8 @@ def case_scope_q(user: User) -> Q:
 
 
 def case_queryset(*, user: User, action: str = "view") -> QuerySet:
-    """Cases ``user`` may see (``action`` kept for the privacy registry's signature)."""
+    """Cases ``user`` may see. The same cases may have their caller's phone revealed (to call
+    back), with a purpose and logged, through ``privacy.services.sensitive_reveal``."""
     return Case.objects.filter(case_scope_q(user))
 
 

@@ -95,14 +95,16 @@ def sensitive_reveal(*, actor, obj: models.Model, fields: list[str], purpose: st
     (on ``fields`` or ``purpose``) on bad input. Writes exactly one AccessLog row.
     """
     model = type(obj)
-    if not scopes.may(actor, "reveal"):
-        raise PermissionDenied(_("Your role may not see unmasked personal data."))
     with transaction.atomic():
-        # Read the row through the actor's scoped selector (what ``scoping.in_scope``
-        # asks), so the values returned are the stored ones and the check and the read
-        # cannot disagree.
+        # Read the row through the actor's scoped selector for "reveal" (what
+        # ``scoping.in_scope`` asks), so the values returned are the stored ones and the check
+        # and the read cannot disagree. The selector owns the whole rule, role included: people
+        # records follow ``scopes.may`` by role and area, a case's caller follows who handles
+        # the case (a department's staff included).
         current = scoping.scoped_queryset(model, actor, "reveal").filter(pk=obj.pk).first()
         if current is None:
+            if not scopes.may(actor, "reveal"):
+                raise PermissionDenied(_("Your role may not see unmasked personal data."))
             raise PermissionDenied(_("This record is outside the area you are responsible for."))
         names = _clean_fields(model, fields)
         text = clean_purpose(purpose)

@@ -217,3 +217,39 @@ def test_list_filters_refuse_unknown_values_and_clamp_paging(client, people):
     assert [c["status"] for c in client.get(f"{BASE}/", {"status": "assigned"}).json()] == ["assigned"]
     assert client.get(f"{BASE}/", {"offset": 10**20}).json() == []
     assert len(client.get(f"{BASE}/", {"offset": -5, "limit": 10**20}).json()) == 1
+
+
+def _hotline_case(people):
+    case = make_case(people, Status.ASSIGNED, department=people.department)
+    case.caller_name, case.caller_phone = "王先生", "13912345678"
+    case.save()
+    return case
+
+
+def test_a_handler_reveals_the_caller_s_phone_with_a_purpose_and_it_is_logged(client, people):
+    from communitygrid.privacy.models import AccessLog
+
+    case = _hotline_case(people)
+    detail = as_user(client, people.worker).get(f"{BASE}/{case.pk}").content.decode()
+    assert "13912345678" not in detail
+    for user in (people.worker, people.dept_staff, people.community):
+        response = post(as_user(client, user), f"{BASE}/{case.pk}/reveal", {"purpose": "回电核实漏水位置"})
+        assert response.status_code == 200, response.content
+        assert response.json()["values"] == {"caller_phone": "13912345678"}
+        assert response["Cache-Control"] == "no-store"
+    entries = AccessLog.objects.filter(subject_type="cases.case", subject_id=case.pk)
+    assert entries.count() == 3 and set(entries.values_list("purpose", flat=True)) == {"回电核实漏水位置"}
+
+
+def test_revealing_the_caller_needs_a_purpose_and_the_case_in_scope(client, people):
+    from communitygrid.privacy.models import AccessLog
+
+    case = _hotline_case(people)
+    blank = post(as_user(client, people.worker), f"{BASE}/{case.pk}/reveal", {"purpose": "  "})
+    assert blank.status_code == 400 and blank.json()["field"] == "purpose"
+    wrong_field = post(as_user(client, people.worker), f"{BASE}/{case.pk}/reveal",
+                       {"purpose": "回电核实", "fields": ["description"]})
+    assert wrong_field.status_code == 400
+    for outsider in (people.outsider, people.cockpit):
+        assert post(as_user(client, outsider), f"{BASE}/{case.pk}/reveal", {"purpose": "回电核实"}).status_code == 404
+    assert not AccessLog.objects.exists()
