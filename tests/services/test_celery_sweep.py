@@ -10,15 +10,14 @@ import time_machine
 from communitygrid.cases.models import Case
 from communitygrid.cases.services import case_submit
 from communitygrid.cases.tasks import sweep
-from communitygrid.cases.tests.conftest import catalogue, events_purged_after  # noqa: F401 (fixtures)
+from communitygrid.cases.tests.conftest import catalogue  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 WAIT_SECONDS = 90
 
 
-def test_worker_escalates_an_urgent_case_past_its_30_minute_deadline(catalogue, events_purged_after,  # noqa: F811
-                                                                      users, city, worker):
+def test_worker_escalates_an_urgent_case_past_its_30_minute_deadline(catalogue, users, city, worker):  # noqa: F811
     from communitygrid.accounts.models import Role
 
     process, log = worker

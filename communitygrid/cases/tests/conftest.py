@@ -17,7 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 def people(city, users):
     from communitygrid.testing import make_user
 
-    grid, community = city.grids[0], city.communities[0]
+    grid = city.grids[0]
     return SimpleNamespace(
         city=city,
         grid=grid,
@@ -50,29 +50,6 @@ def submit(people):
         return case_submit(submitted_by=user or people.resident, **kwargs)
 
     return _submit
-
-
-@pytest.fixture
-def events_purged_after():
-    """For transactional tests on SQLite: remove the test's case events before Django's flush.
-
-    The flush deletes row by row there, which the append-only trigger refuses (PostgreSQL
-    flushes with TRUNCATE, which the trigger allows). The trigger is dropped for the purge
-    and put back at once, from the migration that created it.
-    """
-    yield
-    import importlib
-
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    triggers = importlib.import_module("communitygrid.cases.migrations.0002_case_event_append_only")
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS cases_caseevent_no_delete")
-        for table in ("cases_casenotice", "cases_attachment", "cases_caseevent"):
-            cursor.execute(f"DELETE FROM {table}")
-        cursor.execute(next(sql for sql in triggers.SQLITE if "no_delete" in sql))
 
 
 @pytest.fixture

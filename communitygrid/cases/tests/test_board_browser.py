@@ -6,7 +6,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def board_url(live_server, catalogue, people, submit, events_purged_after):
+def board_url(live_server, catalogue, people, submit):
     # Made before the page opens (see communitygrid/notifications/tests/test_inbox_browser.py).
     from communitygrid.cases import services
 
