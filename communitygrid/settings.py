@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "communitygrid.registry",
     "communitygrid.notifications",
     "communitygrid.cases",
+    "communitygrid.apikeys",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "communitygrid.apikeys.auth.ApiKeyUseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

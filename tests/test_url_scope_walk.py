@@ -156,6 +156,7 @@ GLOBAL_MODELS = {
     "contenttypes.contenttype",
     "sessions.session",
     "admin.logentry",
+    "apikeys.organisation",
 }
 
 
@@ -322,6 +323,24 @@ def _case_notice(*, user, records, **_):
                                      kind="case_assigned", params={"note": _marked(user, "待发通知")})
 
 
+def _api_key(*, grid, user, **_):
+    from communitygrid.apikeys.models import Organisation, Scope
+    from communitygrid.apikeys.services import apikey_create
+
+    organisation, _created = Organisation.objects.get_or_create(code="walk-org", defaults={"name": "接入单位"})
+    return apikey_create(organisation=organisation, name=_marked(user, "对接密钥"), scopes=list(Scope.values),
+                         nodes=[grid], actor=None).key
+
+
+def _api_key_use(*, user, records, **_):
+    from django.utils import timezone
+
+    from communitygrid.apikeys.models import ApiKeyUse
+
+    return ApiKeyUse.objects.create(key=records[apps.get_model("apikeys.apikey")], at=timezone.now(), method="GET",
+                                    path="/" + _marked(user, "请求路径"), status=200)
+
+
 # Records of further models, built for the canary grid and for the in-scope world alike, in this
 # order: label → builder(grid=, person=, household=, building=, user=, records=, users=) → instance,
 # where ``records`` holds what was built before (a case's events need the case).
@@ -334,6 +353,8 @@ CANARIES: dict[str, Callable[..., models.Model]] = {
     "cases.attachment": _attachment,
     "cases.casetask": _case_task,
     "cases.casenotice": _case_notice,
+    "apikeys.apikey": _api_key,
+    "apikeys.apikeyuse": _api_key_use,
 }
 
 
