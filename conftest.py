@@ -9,6 +9,16 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_lookup_copies():
+    """Per-process copies of small tables (cases.lookups) must not outlive a test's rolled-back rows."""
+    from communitygrid.cases import lookups
+
+    lookups.clear()
+    yield
+    lookups.clear()
+
+
 @pytest.fixture
 def city(db):
     from communitygrid.testing import build_city

@@ -1,32 +1,45 @@
 """Intake benchmark: case submissions through real HTTP on PostgreSQL, with concurrent clients.
 
 Re-creates the database named in DATABASE_URL, builds the test city (8 grids, 2 grid workers
-each, staff at every level) and signed-in residents, starts ``--servers`` waitress processes
-(``--threads`` each) serving the project's middleware stack with the cases API, then drives
-them from ``--clients`` keep-alive client threads for ``--seconds``: first a bare endpoint that
-inserts one row (the ceiling of this server stack), then ``POST /api/v1/cases/`` (validation,
-grid lookup, tier, deadlines on the calendar, duplicate check, dispatch by workload, event
-log, assignment notification in the outbox), each with an ``Idempotency-Key``.
+each, staff at every level) and signed-in residents, starts the server (``--server``, by
+default the one ``communitygrid serve`` runs) on the project's settings, middleware and URLs
+(``intake_site.py`` adds the bare endpoint), and drives it with ``wrk`` (HTTP/1.1 keep-alive,
+``--connections`` concurrent clients) for ``--seconds``:
 
+1. ``POST /ping/``: session authentication, CSRF check, one INSERT — the ceiling of the stack;
+2. ``POST /api/v1/cases/`` with an ``Idempotency-Key``: the real intake (validation, grid
+   lookup, tier, deadlines on the calendar, routing by category, location and workload, the
+   event log, the assignment notice).
+
+wrk runs on the same 2 cores as the server and PostgreSQL; its own CPU time and the machine's
+CPU use during each run are printed so the reader sees what the load generator took. After
+the run the database is checked: exactly one case per 201 answer, each with its events.
+
+    apt-get install wrk      # Debian's package; the script refuses to run without it
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/cg_bench_intake \\
-        .venv/bin/python benchmarks/bench_intake.py [--clients 16] [--seconds 20] [--servers 2] [--threads 8]
+        .venv/bin/python benchmarks/bench_intake.py [--server granian] [--compare]
+
+``--compare`` runs the bare endpoint on every server (waitress, gunicorn sync and gthread,
+granian) before the intake on ``--server``.
 """
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
-import statistics
+import resource
+import shutil
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "communitygrid.settings")
 os.environ.setdefault("CG_DEV_SECRETS", "1")
@@ -34,47 +47,32 @@ os.environ.setdefault("CG_DATA_DIR", "/tmp/cg-bench-intake")
 os.environ.setdefault("CG_LOG_LEVEL", "ERROR")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cg_bench_intake")
 CSRF = "benchmarkcsrfbenchmarkcsrfbenchm"  # 32 letters, as Django expects: the cookie and the header agree
+CATEGORIES = ["elderly_visit", "env_sorting", "convenience", "affairs_policy"]
 
 
-def serve(port: int, threads: int) -> None:
-    """One server process: the project's settings and middleware, the cases API and a bare insert."""
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.http import HttpResponse, JsonResponse
-    from django.urls import path
-    from ninja import NinjaAPI
-    from ninja.security import django_auth
-    from waitress import serve as waitress_serve
-
-    from communitygrid.cases.api import router
-
-    api = NinjaAPI(title="bench", urls_namespace="bench-api", auth=django_auth)
-    api.add_router("/v1/cases", router)
-
-    def insert_one_row(request):
-        if not request.user.is_authenticated:
-            return HttpResponse(status=401)
-        with connection.cursor() as cursor:
-            cursor.execute("INSERT INTO bench_ping (at) VALUES (now()) RETURNING id")
-            return JsonResponse({"id": cursor.fetchone()[0]}, status=201)
-
-    globals()["urlpatterns"] = [path("api/", api.urls), path("ping/", insert_one_row)]
-    settings.ROOT_URLCONF = "__main__"
-    settings.DEBUG = False
-    # Thousands of cases go to 16 grid workers here: without this every case after the first
-    # few hundred would find every worker at the cap and take the "left for the community" path.
-    settings.CASE_WORKLOAD_CAP = 10**9
-    waitress_serve(_wsgi(), host="127.0.0.1", port=port, threads=threads,
-                   backlog=2048, connection_limit=1000, channel_timeout=30, _quiet=True)
+def server_command(name: str, port: int, workers: int, threads: int) -> list[str]:
+    """The command line of each server under test, serving ``communitygrid.wsgi:application``."""
+    bind = f"127.0.0.1:{port}"
+    if name == "waitress":  # one process by design: threads only
+        return [sys.executable, "-m", "waitress", f"--listen={bind}", f"--threads={threads}",
+                "--backlog=2048", "--connection-limit=1000", "communitygrid.wsgi:application"]
+    if name == "gunicorn-sync":  # one request per process at a time; no keep-alive
+        return [sys.executable, "-m", "gunicorn", "-k", "sync", "-w", str(workers), "-b", bind,
+                "--backlog", "2048", "communitygrid.wsgi:application"]
+    if name == "gunicorn-gthread":
+        return [sys.executable, "-m", "gunicorn", "-k", "gthread", "-w", str(workers), "--threads", str(threads),
+                "-b", bind, "--backlog", "2048", "communitygrid.wsgi:application"]
+    if name == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", str(workers),
+                "--blocking-threads", str(threads), "--host", "127.0.0.1", "--port", str(port),
+                "--no-ws", "--log-level", "warning", "communitygrid.wsgi:application"]
+    if name == "serve":  # the production command itself
+        return [sys.executable, "-m", "communitygrid.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--threads", str(threads), "--no-periodic"]
+    raise SystemExit(f"unknown server {name!r}")
 
 
-def _wsgi():
-    from django.core.wsgi import get_wsgi_application
-
-    return get_wsgi_application()
+SERVERS = ["waitress", "gunicorn-sync", "gunicorn-gthread", "granian"]
 
 
 def prepare(residents: int) -> list[str]:
@@ -89,6 +87,7 @@ def prepare(residents: int) -> list[str]:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
@@ -97,6 +96,7 @@ def prepare(residents: int) -> list[str]:
     from communitygrid.accounts.models import Role, User
     from communitygrid.testing import build_city, make_user
 
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TABLE bench_ping (id bigserial PRIMARY KEY, at timestamptz NOT NULL)")
@@ -119,96 +119,244 @@ def prepare(residents: int) -> list[str]:
     return cookies
 
 
-def drive(ports: list[int], cookies: list[str], *, clients: int, seconds: float, path: str, body) -> dict:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    stop_at = time.perf_counter() + seconds
+def lua_script(cookies: list[str], *, path: str, bodies: list[str]) -> str:
+    """wrk's request generator: rotating sessions, a unique Idempotency-Key per request, and a
+    ``done`` hook printing the figures as one JSON line."""
+    lua_list = lambda items: "{" + ",".join(json.dumps(item, ensure_ascii=False) for item in items) + "}"  # noqa: E731
+    return f"""
+local cookies = {lua_list(cookies)}
+local bodies = {lua_list(bodies)}
+local counter, tid = 0, 0
+local threads = {{}}
+function setup(thread)
+  tid = tid + 1
+  thread:set("tid", tid)
+  table.insert(threads, thread)
+end
+function request()
+  counter = counter + 1
+  local n = counter + tid * 7919
+  local headers = {{}}
+  headers["Content-Type"] = "application/json"
+  headers["Cookie"] = cookies[(n % #cookies) + 1]
+  headers["X-CSRFToken"] = "{CSRF}"
+  headers["Idempotency-Key"] = "RUN-" .. tid .. "-" .. counter
+  return wrk.format("POST", "{path}", headers, bodies[(n % #bodies) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('RESULT {{"requests": %d, "duration_us": %d, "connect_errors": %d, "read_errors": %d, '
+    .. '"write_errors": %d, "timeouts": %d, "non_2xx": %d, "p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, '
+    .. '"max_ms": %.2f}}\\n', summary.requests, summary.duration, e.connect, e.read, e.write, e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000))
+end
+"""
 
-    def client(index: int) -> None:
-        rng = random.Random(index)
-        port = ports[index % len(ports)]
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        cookie = cookies[index % len(cookies)]
-        mine, codes = [], {}
-        while time.perf_counter() < stop_at:
-            payload = json.dumps(body(rng)).encode()
-            headers = {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": CSRF,
-                       "Idempotency-Key": uuid.uuid4().hex, "Host": "127.0.0.1"}
-            started = time.perf_counter()
+
+def case_bodies(count: int = 2000) -> list[str]:
+    rng = random.Random(20261129)
+    return [json.dumps({"category": rng.choice(CATEGORIES), "description": "楼道灯坏了，请尽快维修",
+                        "lon": round(120.0 + 0.04 * rng.random(), 6), "lat": round(30.0 + 0.04 * rng.random(), 6)},
+                       ensure_ascii=False) for _ in range(count)]
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) clock ticks of the whole machine since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and all its descendants that are alive now."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        rest = stat.rsplit(")", 1)[1].split()
+        children.setdefault(int(rest[1]), []).append(int(entry.name))
+        stats[int(entry.name)] = (int(rest[11]) + int(rest[12])) / ticks
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
             try:
-                conn.request("POST", path, payload, headers)
-                response = conn.getresponse()
-                response.read()
-                code = response.status
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                code = 0
-            mine.append(time.perf_counter() - started)
-            codes[code] = codes.get(code, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for code, count in codes.items():
-                statuses[code] = statuses.get(code, 0) + count
-
-    started = time.perf_counter()
-    workers = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies), "per_second": len(latencies) / elapsed, "statuses": statuses,
-        "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
-    }
+                children.setdefault(int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
+            except OSError:
+                continue
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo += children.get(current, [])
+    return found
 
 
-def case_body(rng: random.Random) -> dict:
-    return {"category": rng.choice(["elderly_visit", "env_sorting", "convenience", "affairs_policy"]),
-            "description": "楼道灯坏了，请尽快维修", "lon": 120.0 + 0.04 * rng.random(), "lat": 30.0 + 0.04 * rng.random()}
+def renice(niceness: int, server_pid: int) -> None:
+    """Give the server, its PostgreSQL backends and wrk priority over other jobs on a shared machine."""
+    import psycopg
+
+    pids = _descendants(server_pid)
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        pids += [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+    for pid in pids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, pid, niceness)
+        except OSError:
+            pass
+
+
+def drive(port: int, script: str, *, connections: int, threads: int, seconds: float, server_pid: int,
+          niceness: int | None = None) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        # Keys unique per run: the warm-up's must not come back as replays.
+        handle.write(script.replace('"RUN-"', f'"{uuid.uuid4().hex[:12]}-"'))
+    before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if niceness is not None:
+        renice(niceness, server_pid)
+    busy0, total0 = _cpu_jiffies()
+    server0 = _tree_cpu_seconds(server_pid)
+    try:
+        out = subprocess.run(
+            ([] if niceness is None else ["nice", "-n", str(niceness)]) + ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
+             "-s", handle.name, f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    busy1, total1 = _cpu_jiffies()
+    after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
+    duration = result["duration_us"] / 1e6
+    wrk_cpu = (after_children.ru_utime + after_children.ru_stime) - (before_children.ru_utime + before_children.ru_stime)
+    result.update(
+        per_second=result["requests"] / duration,
+        machine_busy=(busy1 - busy0) / max(total1 - total0, 1) * os.cpu_count(),
+        wrk_cores=wrk_cpu / duration,
+        server_cores=(_tree_cpu_seconds(server_pid) - server0) / duration,
+    )
+    return result
+
+
+def start_server(command: list[str], port: int) -> subprocess.Popen:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "intake_site", "PYTHONPATH": f"{HERE}:{ROOT}"}
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/cases/categories", timeout=2)
+        except urllib.error.HTTPError:
+            return server  # answering (401: not signed in)
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"server exited: {' '.join(command)}")
+            time.sleep(0.2)
+        else:
+            return server
+    stop_server(server)
+    raise SystemExit(f"server did not answer: {' '.join(command)}")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, 15)
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, 9)
+        server.wait()
+
+
+def report(label: str, result: dict) -> None:
+    errors = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx"))
+    print(f"{label:44s} {result['per_second']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
+          f"  ({result['requests']:,} requests, {errors} errors)  CPU: machine {result['machine_busy']:.2f} cores,"
+          f" server {result['server_cores']:.2f}, wrk {result['wrk_cores']:.2f}", flush=True)
+
+
+def check_cases(created: int) -> str:
+    """Every answered submission is one whole case in the database: the case and its events."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        cases, = conn.execute("SELECT count(*) FROM cases_case").fetchone()
+        without_events, = conn.execute(
+            "SELECT count(*) FROM cases_case c WHERE NOT EXISTS (SELECT 1 FROM cases_caseevent e WHERE e.case_id = c.id)"
+        ).fetchone()
+        unassigned, = conn.execute("SELECT count(*) FROM cases_case WHERE assignee_id IS NULL AND department_id IS NULL"
+                                   ).fetchone()
+    return (f"database: {cases:,} cases for {created:,} answered submissions (incl. warm-up), "
+            f"{without_events} without events, {unassigned} not routed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--server", default="serve", choices=[*SERVERS, "serve"])
+    parser.add_argument("--workers", type=int, default=None, help="server processes (default: 2×cores, waitress 1)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per process")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive clients (wrk -c)")
+    parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--servers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--port", type=int, default=18700)
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--compare", action="store_true", help="bare endpoint on every server first")
+    parser.add_argument("--skip-ceiling", action="store_true")
+    parser.add_argument("--nice", type=int, default=None,
+                        help="run the server, its PostgreSQL backends and wrk at this niceness (e.g. -10, as root) "
+                             "when other jobs share the machine; the report says so")
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.threads)
-        return
     if not os.environ["DATABASE_URL"].startswith("postgres"):
         sys.exit("bench_intake needs DATABASE_URL=postgres://…")
-    cookies = prepare(residents=max(args.clients, 50))
-    ports = [args.port + i for i in range(args.servers)]
-    servers = [subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--threads", str(args.threads)])
-               for port in ports]
-    try:
-        for port in ports:
-            for _ in range(100):
-                try:
-                    http.client.HTTPConnection("127.0.0.1", port, timeout=1).connect()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-        drive(ports, cookies, clients=args.clients, seconds=2, path="/api/v1/cases/", body=case_body)  # warm-up
-        for label, path, body in (("insert one row (ceiling)", "/ping/", lambda rng: {}),
-                                  ("POST /api/v1/cases/", "/api/v1/cases/", case_body)):
-            result = drive(ports, cookies, clients=args.clients, seconds=args.seconds, path=path, body=body)
-            print(f"{label:28s} {result['per_second']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  "
-                  f"p99 {result['p99_ms']:6.1f} ms  ({result['requests']:,} requests, status {result['statuses']})",
-                  flush=True)
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=10)
+    if shutil.which("wrk") is None:
+        sys.exit("bench_intake needs wrk: apt-get install wrk")
+    print(f"load average before: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}; "
+          f"{os.cpu_count()} cores; wrk -t {args.wrk_threads} -c {args.connections}, {args.seconds:g} s per run"
+          + (f"; server, its PostgreSQL backends and wrk at nice {args.nice}" if args.nice is not None else ""),
+          flush=True)
+    cookies = prepare(residents=max(args.connections, 50))
+    ping = lua_script(cookies, path="/ping/", bodies=["{}"])
+    intake = lua_script(cookies, path="/api/v1/cases/", bodies=case_bodies())
+
+    def run(server_name: str, scripts: list[tuple[str, str]]) -> int:
+        workers = args.workers or (1 if server_name == "waitress" else 2 * os.cpu_count())
+        threads = args.threads or {"waitress": 16, "gunicorn-sync": 1}.get(server_name, 4)
+        server = start_server(server_command(server_name, args.port, workers, threads), args.port)
+        shape = f"{server_name} {workers}×{threads}" if server_name != "gunicorn-sync" else f"{server_name} {workers}"
+        answered = 0
+        try:
+            for label, script in scripts:
+                kwargs = dict(connections=args.connections, threads=args.wrk_threads, server_pid=server.pid,
+                              niceness=args.nice)
+                warm = drive(args.port, script, seconds=args.warmup, **kwargs)
+                result = drive(args.port, script, seconds=args.seconds, **kwargs)
+                if label == "intake":
+                    answered += warm["requests"] - warm["non_2xx"] + result["requests"] - result["non_2xx"]
+                report(f"{shape}: {'insert one row' if label == 'ceiling' else 'POST /api/v1/cases/'}", result)
+        finally:
+            stop_server(server)
+        return answered
+
+    if args.compare:
+        for name in SERVERS:
+            run(name, [("ceiling", ping)])
+    scripts = ([] if args.skip_ceiling or args.compare else [("ceiling", ping)]) + [("intake", intake)]
+    answered = run(args.server, scripts)
+    print(check_cases(answered))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

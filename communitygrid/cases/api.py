@@ -61,8 +61,10 @@ class CategoryOut(Schema):
 
 class SubmitIn(Schema):
     channel: str = Channel.WEB
-    category: str
-    description: str
+    # Empty by default: a missing category or description gets the service's translated 400
+    # naming the field, like an empty one.
+    category: str = ""
+    description: str = ""
     lon: float | None = None
     lat: float | None = None
     building_id: int | None = None
@@ -200,11 +202,12 @@ def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
     )
     # A case may land outside the submitter's scope (a point in another grid): they see it as a
     # resident would, and never again after this answer.
-    visible = selectors.case_queryset(user=request.user).filter(pk=result.case.pk).exists()
+    visible = selectors.case_visible(user=request.user, case=result.case)
     body = {
         "case": case_out(result.case, request.user, limited=not visible), "created": result.created,
-        "duplicates": [{"id": d.pk, "category": d.category.code, "status": d.status, "created_at": d.created_at}
-                       for d in result.duplicates],
+        # Duplicates share the case's category by definition.
+        "duplicates": [{"id": d.pk, "category": result.case.category.code, "status": d.status,
+                        "created_at": d.created_at} for d in result.duplicates],
     }
     return (201 if result.created else 200), body
 

@@ -8,7 +8,7 @@ class CasesConfig(AppConfig):
     verbose_name = _("Cases")
 
     def ready(self) -> None:
-        from communitygrid.cases import selectors
+        from communitygrid.cases import lookups, selectors  # noqa: F401 (lookups: its signal receivers)
         from communitygrid.cases.models import Case
         from communitygrid.privacy import scoping
 

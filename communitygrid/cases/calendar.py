@@ -23,8 +23,6 @@ from django.conf import settings
 from django.utils import timezone
 
 END_OF_DAY = dt.time(23, 59, 59)
-# Overrides are read in chunks: a deadline rarely reaches more than a few weeks ahead.
-_CHUNK_DAYS = 120
 
 
 def local_zone() -> ZoneInfo:
@@ -39,24 +37,14 @@ def _package_is_workday(day: dt.date) -> bool | None:
 
 
 class WorkingCalendar:
-    """Answers ``is_workday`` for many days with one override query per chunk of days."""
+    """Answers ``is_workday`` for many days from one copy of the override table (``lookups``)."""
 
     def __init__(self) -> None:
-        self._overrides: dict[dt.date, bool] = {}
-        self._loaded: list[tuple[dt.date, dt.date]] = []
+        from communitygrid.cases.lookups import calendar_overrides
 
-    def _load(self, day: dt.date) -> None:
-        from communitygrid.cases.models import CalendarOverride
-
-        first, last = day, day + dt.timedelta(days=_CHUNK_DAYS)
-        self._overrides.update(
-            CalendarOverride.objects.filter(day__range=(first, last)).values_list("day", "is_workday")
-        )
-        self._loaded.append((first, last))
+        self._overrides = calendar_overrides()
 
     def is_workday(self, day: dt.date) -> bool:
-        if not any(first <= day <= last for first, last in self._loaded):
-            self._load(day)
         if day in self._overrides:
             return self._overrides[day]
         known = _package_is_workday(day)

@@ -1,21 +1,31 @@
-"""Who handles a case: routing by category, location and workload; who stands at each level.
+"""Who handles a case: routing by category, location, history and workload; who stands at each level.
 
 Reads only; ``services.case_submit`` and the re-dispatch services record the returned reason
 in the case's event log.
 """
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from communitygrid.accounts.models import Department, Role, User
-from communitygrid.cases.models import OPEN_STATES, Category, EscalationLevel, Handler
+from communitygrid.cases.models import OPEN_STATES, Case, Category, EscalationLevel, Handler
 from communitygrid.geo.models import Level, Node
 
 DEFAULT_WORKLOAD_CAP = 30
+# Who knows the place: cases of the same category this close, this recent.
+HISTORY_RADIUS_M = 500
+HISTORY_WINDOW = dt.timedelta(days=90)
+# Knowing the place is worth this many more open cases than the lightest load, no more:
+# otherwise the worker who took the first cases of a street would take all of them.
+FAMILIARITY_SLACK = 3
 
 # The staff who answer for a case once it is escalated to each level.
 LEVEL_ROLES = {
@@ -66,34 +76,103 @@ def least_loaded(users, *, cap: int) -> tuple[User | None, int]:
     return None, len(ranked)
 
 
-def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = ()) -> Route:
+def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, float]:
+    dlat = radius_m / 111_320
+    dlon = dlat / max(math.cos(math.radians(lat)), 0.01)
+    return lon - dlon, lon + dlon, lat - dlat, lat + dlat
+
+
+def candidates(*, role: str, grid: Node | None = None, department: Department | None = None, category: Category,
+               lon: float | None, lat: float | None, now: dt.datetime, exclude: tuple[int, ...] = ()) -> list[User]:
+    """The active grid workers of ``grid`` (or staff of ``department``), least loaded first, in ONE query.
+
+    Each carries ``open_cases`` (its workload) and ``nearby_cases``: cases of ``category`` it was
+    given within ``HISTORY_RADIUS_M`` of the point in the last ``HISTORY_WINDOW`` (who knows the
+    place and the problem).
+    """
+    table, users = Case._meta.db_table, User._meta.db_table
+    open_states = sorted(OPEN_STATES)
+    params: list = [*open_states]
+    if lon is not None and lat is not None:
+        west, east, south, north = _box(lon, lat, HISTORY_RADIUS_M)
+        nearby = (f"(SELECT COUNT(*) FROM {table} h WHERE h.assignee_id = u.id AND h.category_id = %s"
+                  f" AND h.created_at >= %s AND h.lon BETWEEN %s AND %s AND h.lat BETWEEN %s AND %s)")
+        params += [category.pk, connection.ops.adapt_datetimefield_value(now - HISTORY_WINDOW), west, east, south, north]
+    else:
+        nearby = "0"
+    params.append(role)
+    if department is not None:
+        where = "u.department_id = %s"
+        params.append(department.pk)
+    else:
+        scope = User.scope_nodes.through._meta.db_table
+        where = f"u.id IN (SELECT s.user_id FROM {scope} s WHERE s.node_id = %s)"
+        params.append(grid.pk)
+    if exclude:
+        where += f" AND u.id NOT IN ({', '.join(['%s'] * len(exclude))})"
+        params += list(exclude)
+    sql = (f"SELECT u.*, (SELECT COUNT(*) FROM {table} c WHERE c.assignee_id = u.id AND c.status IN "
+           f"({', '.join(['%s'] * len(open_states))})) AS open_cases, {nearby} AS nearby_cases "
+           f"FROM {users} u WHERE u.is_active AND u.role = %s AND {where} ORDER BY open_cases, u.id")
+    return list(User.objects.raw(sql, params))
+
+
+def _choose(ranked: list[User], *, cap: int, category: Category) -> tuple[User | None, str]:
+    """The least-loaded candidate under the cap, unless one who knows the place is nearly as free."""
+    under = [user for user in ranked if user.open_cases < cap]
+    if not under:
+        return None, ""
+    lightest = under[0]
+    familiar = max(under, key=lambda user: (user.nearby_cases, -user.open_cases, -user.pk))
+    if familiar.nearby_cases and familiar.open_cases <= lightest.open_cases + FAMILIARITY_SLACK:
+        return familiar, _(
+            "%(person)s handled %(nearby)d %(category)s cases within %(radius)d m in the last %(days)d days "
+            "and holds %(load)d open cases (the lightest load is %(lightest)d, cap %(cap)d).") % {
+            "person": familiar, "nearby": familiar.nearby_cases, "category": category.label,
+            "radius": HISTORY_RADIUS_M, "days": HISTORY_WINDOW.days, "load": familiar.open_cases,
+            "lightest": lightest.open_cases, "cap": cap}
+    return lightest, ""
+
+
+def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = (), lon: float | None = None,
+          lat: float | None = None, now: dt.datetime | None = None) -> Route:
+    """Who gets a new case: by category (grid worker or department), location and workload.
+
+    Among those under the workload cap, the one with the fewest open cases, unless someone who
+    handled cases of the same category near the point recently holds at most
+    ``FAMILIARITY_SLACK`` more. The reason says which rule chose.
+    """
     cap = workload_cap()
+    now = now or timezone.now()
+    where = {"category": category, "lon": lon, "lat": lat, "now": now, "exclude": exclude}
     if category.handler == Handler.DEPARTMENT:
         department = category.department or (
             department_for(kind=category.department_kind, grid=grid) if category.department_kind else None
         )
         if department is not None:
-            staff = User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True)
-            person, count = least_loaded(staff.exclude(pk__in=exclude), cap=cap)
-            if person is not None:
-                reason = _("Category %(category)s is handled by %(department)s; %(person)s has the fewest open cases "
-                           "(%(load)d, cap %(cap)d).") % {"category": category.label, "department": department.name,
-                                                          "person": person, "load": person.open_cases, "cap": cap}
-            else:
+            ranked = candidates(role=Role.DEPARTMENT_STAFF, department=department, **where)
+            person, familiar = _choose(ranked, cap=cap, category=category)
+            if person is None:
                 reason = _("Category %(category)s is handled by %(department)s; routed to the department's queue "
                            "(%(count)d staff, none under the cap of %(cap)d).") % {
-                    "category": category.label, "department": department.name, "count": count, "cap": cap}
+                    "category": category.label, "department": department.name, "count": len(ranked), "cap": cap}
+            else:
+                reason = _("Category %(category)s is handled by %(department)s; ") % {
+                    "category": category.label, "department": department.name}
+                reason += familiar or _("%(person)s has the fewest open cases (%(load)d, cap %(cap)d).") % {
+                    "person": person, "load": person.open_cases, "cap": cap}
             return Route(person, department, reason)
         fallback = _("No active department of the category's kind covers grid %(grid)s; ") % {"grid": grid.name}
     else:
         fallback = ""
-    workers = User.objects.filter(role=Role.GRID_WORKER, is_active=True, scope_nodes=grid).exclude(pk__in=exclude)
-    person, count = least_loaded(workers, cap=cap)
+    ranked = candidates(role=Role.GRID_WORKER, grid=grid, **where)
+    person, familiar = _choose(ranked, cap=cap, category=category)
+    count = len(ranked)
     if person is not None:
-        return Route(person, None, fallback + _(
+        return Route(person, None, fallback + (familiar or _(
             "%(person)s has the fewest open cases among the %(count)d grid workers of grid %(grid)s "
             "(%(load)d, cap %(cap)d).") % {"person": person, "count": count, "grid": grid.name,
-                                           "load": person.open_cases, "cap": cap})
+                                           "load": person.open_cases, "cap": cap}))
     if count:
         reason = _("All %(count)d grid workers of grid %(grid)s hold %(cap)d open cases or more; "
                    "left for the community to dispatch.") % {"count": count, "grid": grid.name, "cap": cap}

@@ -245,6 +245,8 @@ class Case(models.Model):
             models.Index(fields=["assignee", "status"], condition=Q(status__in=sorted(OPEN_STATES)), name="case_open_by_assignee"),
             models.Index(fields=["department", "status"], condition=Q(status__in=sorted(OPEN_STATES)), name="case_open_by_department"),
             models.Index(fields=["category", "created_at"], name="case_category_created"),
+            # Routing's history signal: a candidate's recent cases of one category.
+            models.Index(fields=["assignee", "category", "created_at"], name="case_assignee_category_created"),
             models.Index(fields=["grid", "status"], name="case_grid_status"),
             models.Index(fields=["reporter", "created_at"], name="case_reporter_created"),
         ]

@@ -40,6 +40,14 @@ def case_queryset(*, user: User, action: str = "view") -> QuerySet:
     return Case.objects.filter(case_scope_q(user))
 
 
+def case_visible(*, user: User, case: Case) -> bool:
+    """Whether ``user`` may see ``case``; a resident's own case is decided without a query."""
+    if (getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.RESIDENT
+            and not user.is_system_admin):
+        return case.reporter_id == user.pk
+    return case_queryset(user=user).filter(pk=case.pk).exists()
+
+
 def case_list(*, user: User, status: str | None = None, open_only: bool = False) -> QuerySet:
     query = case_queryset(user=user).select_related("category", "grid", "assignee", "department")
     if status:

@@ -7,8 +7,11 @@ all in one transaction. Notifications are queued in the same transaction (outbox
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import math
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -20,7 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.accounts.scopes import scope_paths
-from communitygrid.cases import dispatch, states, tiers
+from communitygrid.cases import dispatch, lookups, states, tiers
 from communitygrid.cases.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from communitygrid.cases.models import (
     AWAITING_RESPONSE,
@@ -194,13 +197,74 @@ def _transition(case: Case, *, action: str, actor: User | None, note: str = "", 
     return event
 
 
+# The files written by the service running now, so that a rollback can take them away again.
+_written_files: contextvars.ContextVar[list | None] = contextvars.ContextVar("cases_written_files", default=None)
+
+
+@contextmanager
+def _files_removed_on_failure():
+    """Around a service's transaction: if it fails, the attachment files it wrote are deleted.
+
+    A file is written before the commit, so a committed attachment always has its file; if the
+    transaction rolls back, the row is gone and so must the file be. (Should a caller's outer
+    transaction roll back later, ``cleanup-orphan-files`` finds what is left.)
+    """
+    written: list = []
+    token = _written_files.set(written)
+    try:
+        yield
+    except BaseException:
+        for storage, name in written:
+            storage.delete(name)  # no error if it was never written
+        raise
+    finally:
+        _written_files.reset(token)
+
+
+def _with_files_removed_on_failure(service):
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        with _files_removed_on_failure():
+            return service(*args, **kwargs)
+
+    return wrapper
+
+
 def _save_attachments(case: Case, event: CaseEvent, files: list[tuple], actor: User | None) -> None:
+    written = _written_files.get()
+    field = Attachment._meta.get_field("file")
     for upload, content_type in files:
         upload.seek(0)
-        Attachment.objects.create(
-            case=case, event=event, file=upload, name=upload.name[:200], content_type=content_type, size=upload.size,
-            uploaded_by=actor,
-        )
+        attachment = Attachment(case=case, event=event, name=upload.name[:200], content_type=content_type,
+                                size=upload.size, uploaded_by=actor)
+        # The name is claimed before writing: a write that breaks half-way leaves a file too.
+        name = field.storage.get_available_name(field.generate_filename(attachment, upload.name))
+        if written is not None:
+            written.append((field.storage, name))
+        attachment.file = field.storage.save(name, upload)
+        if written is not None and attachment.file.name != name:
+            written.append((field.storage, attachment.file.name))
+        attachment.save(force_insert=True)
+
+
+def attachment_files_orphaned(*, older_than: float) -> tuple[object, list[str]]:
+    """The storage and the names of stored attachment files (under ``cases/``) that no attachment
+    row names, last modified before ``older_than`` (a POSIX time)."""
+    field = Attachment._meta.get_field("file")
+    storage = field.storage
+    stored, folders = [], ["cases"]
+    while folders:
+        folder = folders.pop()
+        if not storage.exists(folder):
+            continue
+        subfolders, names = storage.listdir(folder)
+        folders += [f"{folder}/{sub}" for sub in subfolders]
+        stored += [f"{folder}/{name}" for name in names]
+    known: set[str] = set()
+    for start in range(0, len(stored), 500):
+        known.update(Attachment.objects.filter(file__in=stored[start:start + 500]).values_list("file", flat=True))
+    return storage, sorted(name for name in stored
+                           if name not in known and storage.get_modified_time(name).timestamp() < older_than)
 
 
 def check_attachments(files) -> list[tuple]:
@@ -252,8 +316,28 @@ class _Place:
     room: object = None
 
 
+def _grid_at(lon: float, lat: float):
+    """The grid containing the point, from the in-process index: no query beyond the map's version.
+
+    The node is rebuilt from the index's copy of its row; its path is the chain of ids up to
+    the root. Should the index not reach the root (an ancestor retired), the row is read.
+    """
+    from communitygrid.geo.index import OUTSIDE, current_index
+    from communitygrid.geo.models import Node
+
+    index = current_index()
+    node_id = index.locate_id(lon, lat)
+    if node_id == OUTSIDE:
+        return None
+    chain = index.path_ids(node_id)
+    if index.nodes[chain[0]].parent_id is not None:
+        return Node.objects.select_related("parent").get(pk=node_id)
+    info = index.nodes[node_id]
+    return Node(id=info.id, code=info.code, name=info.name, level=info.level, kind=info.kind,
+                parent_id=info.parent_id, path="/" + "".join(f"{i}/" for i in chain))
+
+
 def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | None) -> _Place:
-    from communitygrid.geo.selectors import locate
     from communitygrid.registry.models import Building, Room
 
     given = [lon is not None or lat is not None, building_id is not None or room_id is not None, at_home]
@@ -267,7 +351,7 @@ def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | N
             raise InvalidInput(_("A map point needs both longitude and latitude as numbers."), field="location")
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
             raise InvalidInput(_("Longitude or latitude is out of range."), field="location")
-        grid = locate(lon=lon, lat=lat)
+        grid = _grid_at(lon, lat)
         if grid is None:
             raise InvalidInput(_("The point %(lon).5f, %(lat).5f lies outside every grid.") % {"lon": lon, "lat": lat},
                                field="location")
@@ -301,33 +385,47 @@ def _care_groups(reporter: User | None) -> list[str]:
 
 
 def likely_duplicates(case: Case, *, limit: int = 5) -> list[Case]:
-    """Open or recent cases of the same category within ~200 m in the last 72 hours."""
+    """Open or recent cases of the same category within ~200 m in the last 72 hours, latest first.
+
+    The returned cases are loaded with ``id``, ``category``, ``status`` and ``created_at``
+    (other fields load on access, as with ``only()``). One SQL statement: the
+    bounding box uses the index, the circle is tested in the database on the local flat-earth
+    projection (exact to centimetres at 200 m), so a hot spot with hundreds of reports sends
+    back only the few rows shown.
+    """
     if case.lon is None or case.lat is None:
         return []
+    connection = connections[Case.objects.db]
     dlat = DUPLICATE_RADIUS_M / 111_320
-    dlon = dlat / max(math.cos(math.radians(case.lat)), 0.01)
-    nearby = (
-        Case.objects.filter(
-            category_id=case.category_id, created_at__gte=case.created_at - DUPLICATE_WINDOW,
-            created_at__lte=case.created_at, lon__range=(case.lon - dlon, case.lon + dlon),
-            lat__range=(case.lat - dlat, case.lat + dlat),
-        )
-        .exclude(status__in=[Status.CANCELLED, Status.MERGED, Status.REJECTED])
-        .only("id", "category_id", "status", "lon", "lat", "created_at")
-        .order_by("-created_at")
-    )
+    scale = max(math.cos(math.radians(case.lat)), 0.01)
+    dlon = dlat / scale
+    ended = (Status.CANCELLED, Status.MERGED, Status.REJECTED)
+    params = [case.category_id, connection.ops.adapt_datetimefield_value(case.created_at - DUPLICATE_WINDOW),
+              connection.ops.adapt_datetimefield_value(case.created_at), case.lon - dlon, case.lon + dlon,
+              case.lat - dlat, case.lat + dlat, *ended, case.lon, scale, case.lon, scale, case.lat, case.lat, dlat * dlat]
+    sql = (f"SELECT id, status, created_at FROM {connection.ops.quote_name(Case._meta.db_table)} "
+           "WHERE category_id = %s AND created_at >= %s AND created_at <= %s AND lon BETWEEN %s AND %s "
+           "AND lat BETWEEN %s AND %s AND status NOT IN (%s, %s, %s) "
+           "AND ((lon - %s) * %s) * ((lon - %s) * %s) + (lat - %s) * (lat - %s) <= %s")
     if case.pk is not None:
-        nearby = nearby.exclude(pk=case.pk)
-    # The box holds the circle; a hot spot with hundreds of reports needs only the latest few.
-    candidates = nearby[:limit * 10]
-    return [other for other in candidates
-            if distance_m(case.lon, case.lat, other.lon, other.lat) <= DUPLICATE_RADIUS_M][:limit]
+        sql += " AND id <> %s"
+        params.append(case.pk)
+    sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
+    params.append(limit)
+    converter = Case._meta.get_field("created_at")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [Case.from_db(connection.alias, ["id", "category_id", "status", "created_at"],
+                         [pk, case.category_id, status, _as_datetime(created_at, converter, connection)])
+            for pk, status, created_at in rows]
 
 
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    rlat1, rlat2 = math.radians(lat1), math.radians(lat2)
-    a = math.sin((rlat2 - rlat1) / 2) ** 2 + math.cos(rlat1) * math.cos(rlat2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
-    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+def _as_datetime(value, field, connection) -> dt.datetime:
+    """A raw query's datetime as the ORM would give it (SQLite returns text)."""
+    for convert in connection.ops.get_db_converters(field.get_col(field.model._meta.db_table)):
+        value = convert(value, None, connection)
+    return value
 
 
 def _existing(submitted_by: User | None, channel: str, key: str) -> Case | None:
@@ -356,13 +454,44 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
     idempotency_key = (idempotency_key or "").strip()
     if len(idempotency_key) > 100:
         raise InvalidInput(_("The idempotency key is longer than 100 characters."), field="idempotency_key")
-    replay = _existing(submitted_by, channel, idempotency_key)
-    if replay is not None:
+    # No look-up of the key before the work: the unique constraint answers a replay (below), and
+    # a first submission, by far the common one, saves a query.
+    try:
+        reporter, category, description, place, files = _checked(
+            submitted_by=submitted_by, is_resident=is_resident, on_behalf_of=on_behalf_of, category_code=category_code,
+            description=description, lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
+            attachments=attachments)
+    except InvalidInput:
+        # A replay of an accepted submission gets its case even if its input no longer passes
+        # (say, the category was retired in between).
+        replay = _existing(submitted_by, channel, idempotency_key)
+        if replay is None:
+            raise
+        return SubmitResult(replay, created=False)
+    tier, tier_reason = tiers.classify(category=category, description=description,
+                                       care_groups=_care_groups(reporter), channel=channel)
+    connection = connections[Case.objects.db]
+    # On PostgreSQL a case without files is written by one statement, atomic by itself; inside
+    # a caller's transaction a savepoint still keeps a replay's failed INSERT from spoiling it.
+    one_statement = connection.vendor == "postgresql" and not files and not connection.in_atomic_block
+    try:
+        with _files_removed_on_failure(), (nullcontext() if one_statement else transaction.atomic()):
+            return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
+                           description=description, place=place, files=files, tier=tier, tier_reason=tier_reason,
+                           idempotency_key=idempotency_key, caller_name=caller_name, caller_phone=caller_phone)
+    except IntegrityError:
+        replay = _existing(submitted_by, channel, idempotency_key)
+        if replay is None:
+            raise
         return SubmitResult(replay, created=False)
 
+
+def _checked(*, submitted_by, is_resident, on_behalf_of, category_code, description, lon, lat, building_id, room_id,
+             at_home, attachments):
+    """Every check of a submission's input, before anything is written; raises InvalidInput."""
     if not (category_code or "").strip():
         raise InvalidInput(_("Category is required."), field="category")
-    category = Category.objects.filter(code=category_code.strip(), is_active=True, parent__isnull=False).first()
+    category = lookups.active_leaf_category(category_code.strip())
     if category is None:
         raise InvalidInput(_("Unknown category “%(code)s”.") % {"code": category_code}, field="category")
     description = _required_text(description, "description", _("Description"))
@@ -372,19 +501,7 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
     reporter = on_behalf_of or (submitted_by if is_resident else None)
     place = _locate(lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
                     reporter=reporter or submitted_by)
-    files = check_attachments(attachments)
-    tier, tier_reason = tiers.classify(category=category, description=description,
-                                       care_groups=_care_groups(reporter), channel=channel)
-    try:
-        with transaction.atomic():
-            return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
-                           description=description, place=place, files=files, tier=tier, tier_reason=tier_reason,
-                           idempotency_key=idempotency_key, caller_name=caller_name, caller_phone=caller_phone)
-    except IntegrityError:
-        replay = _existing(submitted_by, channel, idempotency_key)
-        if replay is None:
-            raise
-        return SubmitResult(replay, created=False)
+    return reporter, category, description, place, check_attachments(attachments)
 
 
 def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_reason,
@@ -407,12 +524,11 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
         escalate_at=deadlines.respond_by,
     )
     duplicates = likely_duplicates(case)
-    route = dispatch.route(category=category, grid=place.grid)
+    route = dispatch.route(category=category, grid=place.grid, lon=place.lon, lat=place.lat, now=now)
     if route.found:
         case.status = states.target("dispatch", Status.SUBMITTED)
         case.assignee, case.department = route.assignee, route.department
     case.next_check_at = case.next_check()
-    case.save(force_insert=True)
     actor_role = submitted_by.role if submitted_by else "system"
     events = [CaseEvent(case=case, at=now, actor=submitted_by, actor_role=actor_role, action="submit", from_status="",
                         to_status=Status.SUBMITTED, note=tier_reason, data={"tier": tier, "channel": channel})]
@@ -420,14 +536,77 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
         events.append(CaseEvent(case=case, at=now, actor=None, actor_role="system", action="dispatch",
                                 from_status=Status.SUBMITTED, to_status=case.status, note=route.reason,
                                 data={"duplicates": [d.pk for d in duplicates]}))
-    CaseEvent.objects.bulk_create(events)
-    _save_attachments(case, events[0], files, submitted_by)
+    # The messages are fanned out by ``case_notices_send`` (every few seconds, any worker): the
+    # submitter's answer waits for one INSERT, not for the outbox of every recipient.
     if route.found:
-        _notify(_handlers(case), kind="case_assigned", case=case, event=events[-1], respond_by=_local(case.respond_by))
+        recipients = [case.assignee_id] if case.assignee_id else [user.pk for user in _handlers(case)]
+        kind, params = "case_assigned", {"respond_by": _local(case.respond_by)}
     else:
-        _notify(dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY), kind="case_handed_back", case=case,
-                event=events[0], grid=case.grid.name, note=route.reason)
+        recipients = [user.pk for user in dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)]
+        kind, params = "case_handed_back", {"grid": case.grid.name, "note": route.reason}
+    notices = [CaseNotice(event=events[-1], recipient_id=user_id, kind=kind, params=params, created_at=now)
+               for user_id in dict.fromkeys(recipients)]
+    _insert_new_case(case, events, notices)
+    _save_attachments(case, events[0], files, submitted_by)
     return SubmitResult(case, created=True, duplicates=duplicates, route_reason=route.reason)
+
+
+def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNotice]) -> None:
+    """Write a new case, its first events and its pending notices.
+
+    On PostgreSQL one statement (data-modifying CTEs) does it all: a single statement is a
+    transaction of its own, so the busiest write path pays one round trip instead of five
+    (BEGIN, three INSERTs, COMMIT) and none of the ORM's per-query compilation. Elsewhere
+    (SQLite) the ORM writes the rows inside the caller's transaction.
+    """
+    connection = connections[Case.objects.db]
+    if connection.vendor != "postgresql":
+        case.save(force_insert=True)
+        CaseEvent.objects.bulk_create(events)
+        CaseNotice.objects.bulk_create(notices)
+        return
+    case_columns, case_values, _types = _row(case, connection)
+    params = list(case_values)
+    event_fields = [f for f in CaseEvent._meta.concrete_fields if not f.primary_key and f.name != "case"]
+    event_rows = []
+    for event in events:
+        columns, values, types = _row(event, connection, event_fields)
+        event_rows.append("(" + ", ".join(f"%s::{t}" for t in types) + ")")
+        params += values
+    table, event_table = connection.ops.quote_name(Case._meta.db_table), connection.ops.quote_name(CaseEvent._meta.db_table)
+    sql = (f"WITH c AS (INSERT INTO {table} ({', '.join(case_columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(case_values))}) RETURNING id), "
+           f"e AS (INSERT INTO {event_table} (case_id, {', '.join(columns)}) "
+           f"SELECT c.id, v.* FROM c, (VALUES {', '.join(event_rows)}) AS v RETURNING id, action)")
+    if notices:
+        notice_fields = [f for f in CaseNotice._meta.concrete_fields if f.name not in ("id", "event", "recipient")]
+        notice_columns, notice_values, notice_types = _row(notices[0], connection, notice_fields)
+        recipients = ", ".join("(%s::bigint)" for _notice in notices)
+        sql += (f", n AS (INSERT INTO {connection.ops.quote_name(CaseNotice._meta.db_table)} "
+                f"(event_id, recipient_id, {', '.join(notice_columns)}) "
+                f"SELECT e.id, r.column1, {', '.join(f'%s::{t}' for t in notice_types)} "
+                f"FROM e, (VALUES {recipients}) AS r WHERE e.action = %s)")
+        params += [*notice_values, *(notice.recipient_id for notice in notices), notices[0].event.action]
+    sql += " SELECT (SELECT id FROM c), e.id, e.action FROM e"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    case.pk = rows[0][0]
+    event_ids = {action: pk for _case_id, pk, action in rows}
+    for obj in (case, *events):
+        obj._state.adding, obj._state.db = False, connection.alias
+    for event in events:
+        event.pk, event.case_id = event_ids[event.action], case.pk
+    for notice in notices:
+        notice.event_id = notice.event.pk
+
+
+def _row(obj, connection, fields=None) -> tuple[list[str], list, list[str]]:
+    """Quoted columns, values prepared as the ORM's INSERT prepares them, and column types."""
+    fields = fields if fields is not None else [f for f in type(obj)._meta.concrete_fields if not f.primary_key]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
+    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
+    return columns, values, [f.db_type(connection) for f in fields]
 
 
 # ---------------------------------------------------------------- handling
@@ -483,6 +662,7 @@ def case_resume(*, case: Case, actor: User, note: str = "") -> CaseEvent:
                        data={"paused_seconds": int(paused.total_seconds())})
 
 
+@_with_files_removed_on_failure
 @transaction.atomic
 def case_resolve(*, case: Case, actor: User, note: str, attachments=()) -> CaseEvent:
     _require(actor, case, "handler")

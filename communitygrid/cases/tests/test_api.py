@@ -253,3 +253,30 @@ def test_revealing_the_caller_needs_a_purpose_and_the_case_in_scope(client, peop
     for outsider in (people.outsider, people.cockpit):
         assert post(as_user(client, outsider), f"{BASE}/{case.pk}/reveal", {"purpose": "回电核实"}).status_code == 404
     assert not AccessLog.objects.exists()
+
+
+@pytest.mark.parametrize("language, expected", [("en", "Category is required."), ("zh-hans", None)])
+def test_a_missing_category_is_a_translated_400_naming_the_field(client, people, language, expected):
+    from django.utils import translation
+
+    response = post(as_user(client, people.resident), f"{BASE}/", {"description": "灯坏了", **POINT},
+                    **{"Accept-Language": language})
+    assert response.status_code == 400 and response.json()["field"] == "category"
+    with translation.override("en"):
+        english = translation.gettext("Category is required.")
+    with translation.override("zh-hans"):
+        chinese = translation.gettext("Category is required.")
+    assert response.json()["detail"] == (expected or chinese) and chinese != english
+    assert not Case.objects.exists()
+
+
+def test_an_oversize_attachment_over_http_is_a_400_and_leaves_nothing(client, people, settings, tmp_path):
+    settings.MEDIA_ROOT, settings.CASE_ATTACHMENT_MAX_BYTES = tmp_path, 1024
+    fields = {"category": "elderly_visit", "description": "照片", **POINT}
+    big = SimpleUploadedFile("big.png", PNG + b"\x00" * 2048, content_type="image/png")
+    response = as_user(client, people.resident).post(f"{BASE}/upload", {**fields, "attachments": [big]},
+                                                     headers={"Idempotency-Key": "big-1"})
+    assert response.status_code == 400 and response.json()["field"] == "attachments"
+    assert "big.png" in response.json()["detail"]
+    assert not Case.objects.exists() and not CaseEvent.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

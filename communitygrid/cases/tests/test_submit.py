@@ -11,8 +11,12 @@ from communitygrid.registry.models import CareTag, PersonCareTag
 
 
 def notifications_for(user):
+    """The outbox after the fan-out job ran: intake leaves its messages to it."""
+    from communitygrid.cases.services import case_notices_send
     from communitygrid.notifications.models import Notification
 
+    while case_notices_send():
+        pass
     return Notification.objects.filter(recipient=user)
 
 
@@ -40,7 +44,8 @@ def test_a_submitted_case_is_located_classified_given_deadlines_and_dispatched(p
 
 def test_dispatch_prefers_the_least_loaded_worker_and_respects_the_cap(people, submit, settings):
     first = submit().case
-    second = submit(description="另一件事").case
+    # 1.1 km apart: no one has history near the second point.
+    second = submit(description="另一件事", lon=120.005, lat=30.015).case
     assert {first.assignee, second.assignee} == {people.worker, people.worker2}
     settings.CASE_WORKLOAD_CAP = 1
     third = submit(description="第三件事").case
@@ -167,3 +172,120 @@ def test_old_cases_are_not_duplicates(submit):
         submit()
     with time_machine.travel(dt.datetime(2026, 3, 5, 3, 0, tzinfo=dt.timezone.utc), tick=False):
         assert submit().duplicates == []
+
+
+def _history(people, worker, *, count: int, status: str = Status.CLOSED, category: str = "elderly_visit", **where):
+    from communitygrid.cases.models import Category
+    from communitygrid.cases.tests.test_states import make_case
+
+    for _ in range(count):
+        make_case(people, status, assignee=worker, category=Category.objects.get(code=category), **where)
+
+
+def test_routing_prefers_the_worker_who_handled_nearby_cases_of_the_category(people, submit):
+    # worker2 closed two caring visits 100 m away last month; worker holds no open case, worker2 one.
+    _history(people, people.worker2, count=2, lon=120.006, lat=30.005)
+    _history(people, people.worker2, count=1, status=Status.ACCEPTED, lon=120.009, lat=30.019)
+    case = submit().case
+    assert case.assignee == people.worker2
+    note = CaseEvent.objects.get(case=case, action="dispatch").note
+    assert "handled 2" in note or "处理过 2" in note
+
+
+def test_history_of_another_category_or_far_away_does_not_count(people, submit):
+    _history(people, people.worker2, count=3, category="env_sorting")
+    _history(people, people.worker2, count=3, lon=120.005, lat=30.015)  # 1.1 km away
+    assert submit().case.assignee == people.worker  # same load (0); the lower id
+
+
+def test_knowing_the_place_does_not_outweigh_a_much_heavier_load(people, submit):
+    from communitygrid.cases.dispatch import FAMILIARITY_SLACK
+
+    _history(people, people.worker2, count=1, lon=120.006, lat=30.005)
+    _history(people, people.worker2, count=FAMILIARITY_SLACK + 1, status=Status.ACCEPTED, lon=120.009, lat=30.019)
+    case = submit().case
+    assert case.assignee == people.worker
+    note = CaseEvent.objects.get(case=case, action="dispatch").note
+    assert "fewest open cases" in note or "最少" in note
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_case_without_files_is_written_whole_by_one_statement(catalogue, city, users):
+    """Outside any transaction (as in a request), PostgreSQL takes the single-statement path."""
+    from django.test.utils import CaptureQueriesContext
+
+    from communitygrid.accounts.models import Role
+    from communitygrid.cases.models import CaseNotice
+    from communitygrid.cases.services import case_submit
+
+    resident = users[Role.RESIDENT]
+    with CaptureQueriesContext(connection) as captured:
+        result = case_submit(submitted_by=resident, channel="web", category_code="elderly_visit",
+                             description="请来看看", idempotency_key="one-statement", **POINT)
+    writes = [q["sql"] for q in captured.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
+    if connection.vendor == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH")
+    case = Case.objects.get(pk=result.case.pk)
+    events = list(CaseEvent.objects.filter(case=case).order_by("id"))
+    assert [e.action for e in events] == ["submit", "dispatch"] and [e.pk for e in events] == [
+        e.pk for e in sorted(events, key=lambda e: e.pk)]
+    assert {e.pk for e in events} == {result.case.events.get(action="submit").pk,
+                                     result.case.events.get(action="dispatch").pk}
+    notice = CaseNotice.objects.get()
+    assert notice.event_id == events[1].pk and notice.recipient_id == case.assignee_id
+    assert notice.params == {"respond_by": notice.params["respond_by"]} and notice.kind == "case_assigned"
+    replay = case_submit(submitted_by=resident, channel="web", category_code="elderly_visit",
+                         description="请来看看", idempotency_key="one-statement", **POINT)
+    assert replay.case.pk == case.pk and not replay.created and Case.objects.count() == 1
+    assert notifications_for(case.assignee).filter(kind="case_assigned", case_id=case.pk).count() == 1
+
+
+class _UploadThatBreaks(type(png())):
+    """An upload whose reading fails, as when the client goes away in the middle of it."""
+
+    def chunks(self, chunk_size=None):
+        raise OSError("connection reset while reading the upload")
+
+
+def test_a_failed_submission_leaves_no_attachment_file_behind(people, submit, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    broken = _UploadThatBreaks("second.png", png().read(), content_type="image/png")
+    with pytest.raises(OSError):
+        submit(attachments=[png("first.png"), broken])
+    assert not Case.objects.exists() and not Attachment.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_a_failed_resolution_leaves_no_attachment_file_behind(people, settings, tmp_path):
+    from communitygrid.cases.services import case_resolve
+    from communitygrid.cases.tests.test_states import make_case
+
+    settings.MEDIA_ROOT = tmp_path
+    case = make_case(people, Status.IN_PROGRESS)
+    broken = _UploadThatBreaks("second.png", png().read(), content_type="image/png")
+    with pytest.raises(OSError):
+        case_resolve(case=case, actor=people.worker, note="修好了", attachments=[png("first.png"), broken])
+    case.refresh_from_db()
+    assert case.status == Status.IN_PROGRESS and not Attachment.objects.exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_cleanup_orphan_files_deletes_only_old_files_no_attachment_names(people, submit, settings, tmp_path):
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    settings.MEDIA_ROOT = tmp_path
+    kept = Attachment.objects.get(case=submit(attachments=[png()]).case).file.path
+    old_orphan, young_orphan = tmp_path / "cases" / "999" / "left.png", tmp_path / "cases" / "999" / "new.png"
+    old_orphan.parent.mkdir(parents=True)
+    old_orphan.write_bytes(b"x")
+    young_orphan.write_bytes(b"y")
+    two_hours_ago = time.time() - 7200
+    os.utime(old_orphan, (two_hours_ago, two_hours_ago))
+    os.utime(kept, (two_hours_ago, two_hours_ago))
+    call_command("cleanup_orphan_files", "--dry-run")
+    assert old_orphan.exists()
+    call_command("cleanup_orphan_files")
+    assert not old_orphan.exists() and young_orphan.exists() and os.path.exists(kept)
