@@ -1,5 +1,5 @@
 """Per-process copies of the small tables every intake reads: the category catalogue and the
-calendar overrides (docs/decisions/0004-intake-server-and-hot-path.md).
+calendar overrides (docs/decisions/0005-intake-server-and-hot-path.md).
 
 A copy lives at most ``CACHE_SECONDS``; saving or deleting a row through the ORM empties this
 process's copies at once, and other processes see an administrator's edit within

@@ -1,6 +1,6 @@
 """``communitygrid serve``: the production web server (Granian, several worker processes).
 
-Why Granian and not waitress (the demo's) or gunicorn: docs/decisions/0004-intake-server-and-hot-path.md.
+Why Granian and not waitress (the demo's) or gunicorn: docs/decisions/0005-intake-server-and-hot-path.md.
 Migrations and static files are deployment steps of their own (``communitygrid migrate``,
 ``communitygrid collectstatic``); this command only serves. With ``CG_TASKS=inprocess`` it
 also runs the periodic jobs (sweep, notification fan-out, outbox) in its main process, once
