@@ -804,7 +804,7 @@ def case_redispatch(*, case: Case, actor: User, assignee: User | None = None, de
         assignee, _count = dispatch.least_loaded(staff, cap=dispatch.workload_cap())
         reason = _("Sent to %(department)s by %(actor)s.") % {"department": department.name, "actor": actor}
     else:
-        route = dispatch.route(category=case.category, grid=case.grid,
+        route = dispatch.route(category=case.category, grid=case.grid, lon=case.lon, lat=case.lat,
                                exclude=(case.assignee_id,) if case.assignee_id else ())
         if not route.found:
             raise InvalidInput(route.reason, field="assignee")
