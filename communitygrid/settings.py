@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Ninja's templates and static files: /api/docs serves Swagger UI from the installed package, not a CDN.
+    "ninja",
     "communitygrid.core",
     "communitygrid.privacy",
     "communitygrid.geo",
@@ -79,6 +81,7 @@ INSTALLED_APPS = [
     "communitygrid.notifications",
     "communitygrid.cases",
     "communitygrid.apikeys",
+    "communitygrid.restapi",
 ]
 
 MIDDLEWARE = [

@@ -1,49 +1,33 @@
 """Cases over JSON (mounted at /api/v1/cases): submit, list, detail, timeline, act, rate.
 
 Handlers parse, call one selector or service and render. Every service error becomes a 4xx
-with ``{"detail": message, "field": name}``: 400 bad input, 403 not yours to do, 404 not in
-your scope, 409 not allowed from the case's current state.
+with the API's error body (``communitygrid.restapi.errors``): 400 bad input, 403 not yours to
+do, 404 not in your scope, 409 not allowed from the case's current state. Lists are pages
+(``communitygrid.restapi.pagination``).
 """
-from __future__ import annotations
 
 import datetime as dt
-import functools
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema
 from ninja.files import UploadedFile
+from ninja.pagination import paginate
 
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases import selectors, services, states
-from communitygrid.cases.errors import CaseError, InvalidInput, NotFound
-from communitygrid.cases.models import Case, Channel, Status
+from communitygrid.cases.errors import InvalidInput, NotFound
+from communitygrid.cases.models import Case, Channel, Status, Tier
 from communitygrid.privacy.services import sensitive_reveal
+from communitygrid.restapi.errors import ErrorOut, error_body
+from communitygrid.restapi.pagination import LimitOffset
 
 router = Router(tags=["cases"])
 MAX_ID = 2**63 - 1
 
 
-class ErrorOut(Schema):
-    detail: str
-    field: str | None = None
-
-
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
-def answers(handler):
-    """Turn the services' errors into their 4xx answers."""
-
-    @functools.wraps(handler)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return handler(request, *args, **kwargs)
-        except CaseError as error:
-            return error.status, {"detail": error.message, "field": error.field}
-
-    return wrapper
 
 
 def _id(value: int | None, what: str) -> int | None:
@@ -98,6 +82,7 @@ class CaseOut(Schema):
     lon: float | None
     lat: float | None
     created_at: dt.datetime
+    updated_at: dt.datetime
     respond_by: dt.datetime | None
     resolve_by: dt.datetime | None
     accepted_at: dt.datetime | None
@@ -171,7 +156,7 @@ def case_out(case: Case, user: User, *, limited: bool = False) -> dict:
         "tier_reason": case.tier_reason, "priority": case.priority, "status": case.status,
         "status_label": case.get_status_display(), "channel": case.channel, "description": case.description,
         "grid": case.grid.code, "grid_name": case.grid.name, "lon": case.lon, "lat": case.lat,
-        "created_at": case.created_at, "respond_by": case.respond_by, "resolve_by": case.resolve_by,
+        "created_at": case.created_at, "updated_at": case.updated_at, "respond_by": case.respond_by, "resolve_by": case.resolve_by,
         "accepted_at": case.accepted_at, "resolved_at": case.resolved_at, "closed_at": case.closed_at,
         "overdue": case.is_overdue(timezone.now()), "escalation_level": case.escalation_level,
         "supervised": case.supervised, "handler": handler,
@@ -182,6 +167,7 @@ def case_out(case: Case, user: User, *, limited: bool = False) -> dict:
 
 
 @router.get("/categories", response=list[CategoryOut])
+@paginate(LimitOffset)
 def categories(request):
     return [{"code": c.code, "name": c.label, "group": c.parent.label, "tier": c.default_tier}
             for c in selectors.category_leaves()]
@@ -213,31 +199,54 @@ def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
 
 
 @router.post("/", response={200: SubmitOut, 201: SubmitOut, **ERRORS})
-@answers
 def submit(request, payload: SubmitIn):
     """Submit a case (JSON). Send an ``Idempotency-Key`` header: a retry returns the same case (200)."""
     return _submit(request, payload, [])
 
 
 @router.post("/upload", response={200: SubmitOut, 201: SubmitOut, **ERRORS})
-@answers
 def submit_with_attachments(request, payload: Form[SubmitIn], attachments: File[list[UploadedFile]] = None):
     """Submit a case with photos or PDFs (multipart form: the same fields plus ``attachments``)."""
     return _submit(request, payload, attachments)
 
 
+class CaseFilters(Schema):
+    status: list[Status] = Field(default_factory=list, description="Any of these statuses (repeat the parameter).")
+    open: bool = Field(False, description="Only cases not yet closed, rejected, cancelled or merged.")
+    category: str = Field("", max_length=64, description="Category code.")
+    tier: Tier | None = Field(None, description="Urgent, general or complex.")
+    grid: str = Field("", max_length=64, description="Code of a grid or any node above it: every case below it.")
+    created_after: dt.datetime | None = Field(None, description="Submitted at or after (ISO 8601 with offset).")
+    created_before: dt.datetime | None = Field(None, description="Submitted before.")
+    updated_after: dt.datetime | None = Field(None, description="Changed at or after: poll with the last `updated_at` seen.")
+
+
 @router.get("/", response={200: list[CaseOut], **ERRORS})
-@answers
-def case_list(request, status: str | None = None, open: bool = False, limit: int = 50, offset: int = 0):
-    limit, offset = max(1, min(limit, 200)), max(0, min(offset, MAX_ID))
-    if status and status not in Status.values:
-        raise InvalidInput(_("Unknown status “%(status)s”.") % {"status": status}, field="status")
-    cases = selectors.case_list(user=request.user, status=status, open_only=open)[offset:offset + limit]
-    return 200, [case_out(case, request.user) for case in cases]
+@paginate(LimitOffset)
+def case_list(request, filters: Query[CaseFilters]):
+    """Cases in your scope, most urgent first (``updated_after`` lists them oldest change first, for polling)."""
+    cases = selectors.case_search(
+        user=request.user, statuses=[str(s) for s in filters.status], open_only=filters.open,
+        category_code=filters.category, tier=filters.tier, grid_code=filters.grid,
+        created_after=filters.created_after, created_before=filters.created_before,
+        updated_after=filters.updated_after)
+    return _CaseRows(cases, request.user)
+
+
+class _CaseRows:
+    """A queryset rendered row by row only for the page that is cut from it."""
+
+    def __init__(self, queryset, user):
+        self.queryset, self.user = queryset, user
+
+    def all(self):
+        return self.queryset
+
+    def __getitem__(self, window: slice):
+        return [case_out(case, self.user) for case in self.queryset[window]]
 
 
 @router.get("/{case_id}", response={200: CaseOut, **ERRORS})
-@answers
 def case_detail(request, case_id: int):
     return 200, case_out(selectors.case_get(user=request.user, pk=_id(case_id, _("Case"))), request.user)
 
@@ -253,7 +262,6 @@ class RevealOut(Schema):
 
 
 @router.post("/{case_id}/reveal", response={200: RevealOut, **ERRORS})
-@answers
 def case_reveal(request, case_id: int, payload: RevealIn, response: HttpResponse):
     """The caller's phone in plain, for a stated purpose (e.g. calling back); written to the access log."""
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
@@ -262,22 +270,23 @@ def case_reveal(request, case_id: int, payload: RevealIn, response: HttpResponse
                                   ip_address=request.META.get("REMOTE_ADDR"))
     except ValidationError as exc:
         field = next(iter(exc.error_dict), None) if hasattr(exc, "error_dict") else None
-        return 400, {"detail": " ".join(exc.messages), "field": field}
+        return 400, error_body(" ".join(exc.messages), field)
     except PermissionDenied as exc:
-        return 403, {"detail": str(exc), "field": None}
+        return 403, error_body(str(exc))
     response["Cache-Control"] = "no-store"
     return 200, {"id": case.pk, "values": values}
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], **ERRORS})
-@answers
+@paginate(LimitOffset)
 def case_timeline(request, case_id: int):
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
-    return 200, selectors.case_timeline(user=request.user, case=case)
+    return selectors.case_timeline(user=request.user, case=case)
 
 
-@router.get("/{case_id}/attachments/{attachment_id}", response={**ERRORS})
-@answers
+@router.get("/{case_id}/attachments/{attachment_id}", response={**ERRORS}, openapi_extra={"responses": {200: {
+    "description": "The file, with the type sniffed at upload.",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}})
 def case_attachment(request, case_id: int, attachment_id: int):
     """An attachment of a case the user may see, served with the type sniffed at upload."""
     from django.http import FileResponse
@@ -352,7 +361,6 @@ def _task(user: User, case: Case, pk: int | None):
 
 
 @router.post("/{case_id}/actions/{action}", response={200: CaseOut, **ERRORS})
-@answers
 def case_act(request, case_id: int, action: str, payload: ActionIn):
     """Take one action on a case (accept, start, pause, resolve, escalate, supervise, …)."""
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
@@ -363,7 +371,6 @@ def case_act(request, case_id: int, action: str, payload: ActionIn):
 
 
 @router.post("/{case_id}/rating", response={200: CaseOut, **ERRORS})
-@answers
 def case_rate(request, case_id: int, payload: RatingIn):
     """The resident's verdict: solved or not, and a rating from 1 to 5."""
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))

@@ -3,7 +3,6 @@
 Boundaries, codes and names are not personal data; the coverage report carries household
 and worker figures and is scoped to the user's area.
 """
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
@@ -12,16 +11,15 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
+from ninja.pagination import paginate
 
 from communitygrid.geo.geometry import gcj02_to_wgs84
 from communitygrid.geo.models import Level, Node
 from communitygrid.geo.selectors import CoverageReport, coverage_report, locate_path, node_by_code, nodes_list, overlays
+from communitygrid.restapi.errors import ErrorOut, error_body
+from communitygrid.restapi.pagination import LimitOffset
 
 router = Router(tags=["geo"])
-
-
-class ErrorOut(Schema):
-    detail: str
 
 
 class NodeRef(Schema):
@@ -79,14 +77,15 @@ def locate_point(request, query: Query[LocateQuery]):
         lon, lat = gcj02_to_wgs84(lon, lat)
     path = locate_path(lon=lon, lat=lat)
     if not path:
-        return Status(404, {"detail": _("The point %(lon).6f, %(lat).6f lies outside every grid.") % {"lon": lon, "lat": lat}})
+        return Status(404, error_body(_("The point %(lon).6f, %(lat).6f lies outside every grid.") % {"lon": lon, "lat": lat}))
     return {"lon": lon, "lat": lat, "path": path, "overlays": overlays(lon=lon, lat=lat)}
 
 
 @router.get("/nodes", response={200: list[NodeOut], 404: ErrorOut}, summary="Children of a node, or nodes of a level")
+@paginate(LimitOffset)
 def list_nodes(request, parent: str | None = None, level: Level | None = None, include_retired: bool = False):
     parent_node = _node_or_404(parent) if parent else None
-    return list(nodes_list(parent=parent_node, level=level, include_retired=include_retired))
+    return nodes_list(parent=parent_node, level=level, include_retired=include_retired)
 
 
 @router.get("/nodes/{code}", response={200: NodeOut, 404: ErrorOut}, summary="One node, with its boundary")

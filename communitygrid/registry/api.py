@@ -14,16 +14,17 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import HttpError
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import BeforeValidator
 
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors
 from communitygrid.registry.models import Household, Person
+from communitygrid.restapi.errors import ErrorOut
+from communitygrid.restapi.pagination import LimitOffset
 
 router = Router(tags=["registry"])
-PAGE_SIZE = 50
 
 
 def _masked(value) -> str:
@@ -169,15 +170,11 @@ class RevealOut(Schema):
     values: dict[str, str]
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 @router.get("/persons", response={200: list[PersonOut], 400: ErrorOut, 403: ErrorOut})
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(LimitOffset)
 def list_persons(request, filters: Query[PersonFilters]):
     """Persons in the caller's scope (a resident: their own record), protected values masked."""
     _require_people_access(request)
@@ -222,7 +219,7 @@ def reveal_person(request, person_id: int, payload: RevealIn, response: HttpResp
 
 
 @router.get("/households", response={200: list[HouseholdOut], 403: ErrorOut})
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(LimitOffset)
 def list_households(request, grid: str = ""):
     """Households in the caller's scope, address masked."""
     _require_people_access(request)
@@ -241,7 +238,7 @@ def get_household(request, household_id: int):
 
 
 @router.get("/buildings", response={200: list[BuildingOut], 403: ErrorOut})
-@paginate(PageNumberPagination, page_size=PAGE_SIZE)
+@paginate(LimitOffset)
 def list_buildings(request, grid: str = "", q: str = ""):
     """Buildings in the caller's scope with their number of active households."""
     _require_people_access(request)

@@ -31,8 +31,9 @@ def submitted(client, people):
 def test_submit_and_a_retry_with_the_same_key_return_one_case(client, people, submitted):
     again = post(client, f"{BASE}/", {"category": "elderly_visit", "description": "请来看看", **POINT},
                  **{"Idempotency-Key": "k-1"})
-    assert again.status_code == 200
-    assert again.json()["case"]["id"] == submitted["case"]["id"] and again.json()["created"] is False
+    # The retry is answered with the first response, as it was.
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == submitted
     assert Case.objects.count() == 1
     body = submitted["case"]
     assert body["status"] == "assigned" and body["grid"] == "S0C0G0"
@@ -74,7 +75,7 @@ def test_attachments_are_served_only_within_scope(client, people):
     fields = {"category": "elderly_visit", "description": "照片", **POINT}
     created = client.post(f"{BASE}/upload", {**fields, "attachments": [SimpleUploadedFile("a.png", PNG)]}).json()
     case_id = created["case"]["id"]
-    attachment = client.get(f"{BASE}/{case_id}/timeline").json()[0]["attachments"][0]
+    attachment = client.get(f"{BASE}/{case_id}/timeline").json()["items"][0]["attachments"][0]
     url = f"{BASE}/{case_id}/attachments/{attachment['id']}"
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
@@ -101,7 +102,7 @@ def test_who_sees_a_case_in_the_first_grid(client, people, role, visible):
     client = as_user(client, user)
     detail = client.get(f"{BASE}/{case.pk}")
     assert detail.status_code == (200 if visible else 404)
-    listed = [c["id"] for c in client.get(f"{BASE}/").json()]
+    listed = [c["id"] for c in client.get(f"{BASE}/").json()["items"]]
     assert (case.pk in listed) == visible
     assert client.get(f"{BASE}/{case.pk}/timeline").status_code == (200 if visible else 404)
 
@@ -147,7 +148,7 @@ def test_resident_rates_and_sees_staff_as_role_and_surname(client, people):
     assert post(resident, f"{BASE}/{case.pk}/rating", {"solved": True, "rating": 9}).status_code == 400
     rated = post(resident, f"{BASE}/{case.pk}/rating", {"solved": True, "rating": 5, "comment": "谢谢"})
     assert rated.status_code == 200 and rated.json()["status"] == "closed"
-    timeline = resident.get(f"{BASE}/{case.pk}/timeline").json()
+    timeline = resident.get(f"{BASE}/{case.pk}/timeline").json()["items"]
     whos = [row["who"] for row in timeline]
     assert "张伟" not in json.dumps(timeline, ensure_ascii=False)
     assert any(who.endswith(" 张") for who in whos)
@@ -207,16 +208,17 @@ def test_a_case_landing_outside_the_submitters_scope_is_shown_as_to_a_resident(c
     assert as_user(client, people.outsider).get(f"{BASE}/{case.pk}").status_code == 404
 
 
-def test_list_filters_refuse_unknown_values_and_clamp_paging(client, people):
+def test_list_filters_refuse_unknown_values_and_out_of_range_paging(client, people):
     make_case(people, Status.ASSIGNED)
     client = as_user(client, people.worker)
     unknown = client.get(f"{BASE}/", {"status": "nope"})
-    assert unknown.status_code == 400 and unknown.json()["field"] == "status"
-    # a NUL is refused before the view runs (core.middleware), with the same status
+    assert unknown.status_code == 422 and unknown.json()["field"] == "status"
+    # a NUL is refused before the view runs (core.middleware)
     assert client.get(f"{BASE}/", {"status": "nope\x00"}).status_code == 400
-    assert [c["status"] for c in client.get(f"{BASE}/", {"status": "assigned"}).json()] == ["assigned"]
-    assert client.get(f"{BASE}/", {"offset": 10**20}).json() == []
-    assert len(client.get(f"{BASE}/", {"offset": -5, "limit": 10**20}).json()) == 1
+    assert [c["status"] for c in client.get(f"{BASE}/", {"status": "assigned"}).json()["items"]] == ["assigned"]
+    for bad in ({"offset": 10**20}, {"offset": -5}, {"limit": 10**20}, {"limit": 0}):
+        response = client.get(f"{BASE}/", bad)
+        assert response.status_code == 422 and response.json()["field"] == next(iter(bad)), response.content
 
 
 def _hotline_case(people):
@@ -280,3 +282,45 @@ def test_an_oversize_attachment_over_http_is_a_400_and_leaves_nothing(client, pe
     assert "big.png" in response.json()["detail"]
     assert not Case.objects.exists() and not CaseEvent.objects.exists()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_list_filters_narrow_within_scope(client, people):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from communitygrid.cases.models import Case
+
+    old = make_case(people, Status.ASSIGNED)
+    Case.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=10),
+                                          updated_at=timezone.now() - dt.timedelta(days=10))
+    new = make_case(people, Status.IN_PROGRESS)
+    client = as_user(client, people.community)
+
+    def ids(**params):
+        response = client.get(f"{BASE}/", params)
+        assert response.status_code == 200, response.content
+        return [c["id"] for c in response.json()["items"]]
+
+    assert set(ids()) == {old.pk, new.pk}
+    assert ids(status=["in_progress"]) == [new.pk]
+    assert set(ids(status=["in_progress", "assigned"])) == {old.pk, new.pk}
+    assert set(ids(category=new.category.code)) == {old.pk, new.pk} and ids(category="nope") == []
+    assert set(ids(tier=new.tier)) == {old.pk, new.pk}
+    assert set(ids(grid=people.city.communities[0].code)) == {old.pk, new.pk}
+    assert ids(grid=people.city.grids[1].code) == []
+    week_ago = (timezone.now() - dt.timedelta(days=7)).isoformat()
+    assert ids(created_after=week_ago) == [new.pk] and ids(created_before=week_ago) == [old.pk]
+    assert ids(updated_after=week_ago) == [new.pk]
+    unknown = client.get(f"{BASE}/", {"grid": "NOPE"})
+    assert unknown.status_code == 400 and unknown.json()["field"] == "grid"
+    bad_date = client.get(f"{BASE}/", {"created_after": "yesterday"})
+    assert bad_date.status_code == 422 and bad_date.json()["field"] == "created_after"
+    page = client.get(f"{BASE}/", {"limit": 1, "offset": 1}).json()
+    assert page["count"] == 2 and page["limit"] == 1 and page["offset"] == 1 and len(page["items"]) == 1
+
+
+def test_an_outsider_filtering_by_grid_sees_nothing_of_it(client, people):
+    make_case(people, Status.ASSIGNED)
+    page = as_user(client, people.outsider).get(f"{BASE}/", {"grid": people.grid.code}).json()
+    assert page["count"] == 0 and page["items"] == []

@@ -45,7 +45,8 @@ def test_locate_converts_gcj02(signed_in, city):
 def test_locate_outside_every_grid_is_a_clear_404(signed_in, city):
     response = signed_in().get(f"{API}/locate", {"lon": 100, "lat": 30})
     assert response.status_code == 404
-    assert response.json() == {"detail": "The point 100.000000, 30.000000 lies outside every grid."}
+    assert response.json() == {"detail": "The point 100.000000, 30.000000 lies outside every grid.", "field": None,
+                               "errors": []}
 
 
 @pytest.mark.parametrize("params", [{"lon": "abc", "lat": 30}, {"lon": 120, "lat": 91}, {"lon": "nan", "lat": 30},
@@ -60,7 +61,7 @@ def test_nodes_lists_children_with_geometry_and_no_people(signed_in, city):
     make_household(city.grids[0])
     response = signed_in().get(f"{API}/nodes", {"parent": "S0C0"})
     assert response.status_code == 200
-    body = response.json()
+    body = response.json()["items"]
     assert [n["code"] for n in body] == ["S0C0G0", "S0C0G1"]
     assert body[0]["geometry"]["type"] == "Polygon"
     assert body[0]["bbox"] == pytest.approx([120.0, 30.0, 120.01, 30.02])
@@ -70,7 +71,8 @@ def test_nodes_lists_children_with_geometry_and_no_people(signed_in, city):
 
 def test_nodes_by_level_and_unknown_parent(signed_in, city):
     client = signed_in()
-    assert len(client.get(f"{API}/nodes", {"level": "grid"}).json()) == 8
+    page = client.get(f"{API}/nodes", {"level": "grid"}).json()
+    assert page["count"] == 8 and len(page["items"]) == 8
     assert client.get(f"{API}/nodes", {"level": "village"}).status_code == 422
     response = client.get(f"{API}/nodes", {"parent": "NOPE"})
     assert response.status_code == 404 and "NOPE" in response.json()["detail"]

@@ -1,0 +1,73 @@
+"""Writes of the API machinery: claiming an Idempotency-Key, storing its answer, purging old ones."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from communitygrid.restapi.models import IdempotencyRecord
+
+# A client may retry with the same key for this long; after that the key is forgotten.
+KEEP_FOR = dt.timedelta(hours=24)
+# A first request still unanswered after this long died with its worker: the key is free again.
+STALE_AFTER = dt.timedelta(minutes=2)
+
+
+@dataclass
+class Claim:
+    record: IdempotencyRecord
+    # "new": go ahead and answer; "replay": answer with the stored response; "busy": the first
+    # request is still running; "mismatch": the key was used for another request.
+    outcome: str
+
+
+def idempotency_claim(*, principal: str, key: str, fingerprint: str, method: str, path: str,
+                      now: dt.datetime | None = None) -> Claim:
+    now = now or timezone.now()
+    fresh = IdempotencyRecord(principal=principal, key=key, fingerprint=fingerprint, method=method, path=path,
+                              created_at=now)
+    try:
+        with transaction.atomic():
+            fresh.save(force_insert=True)
+        return Claim(fresh, "new")
+    except IntegrityError:
+        pass
+    record = IdempotencyRecord.objects.get(principal=principal, key=key)
+    if record.created_at < now - KEEP_FOR and record.status_code is not None:
+        # An expired key is a new request: take the row over (conditionally, in case of a race).
+        if IdempotencyRecord.objects.filter(pk=record.pk, created_at=record.created_at).update(
+                fingerprint=fingerprint, method=method, path=path, status_code=None, body=b"", content_type="",
+                created_at=now, completed_at=None):
+            record.refresh_from_db()
+            return Claim(record, "new")
+        record.refresh_from_db()
+    if record.fingerprint != fingerprint:
+        return Claim(record, "mismatch")
+    if record.status_code is not None:
+        return Claim(record, "replay")
+    if record.created_at < now - STALE_AFTER and IdempotencyRecord.objects.filter(
+            pk=record.pk, status_code__isnull=True, created_at=record.created_at).update(created_at=now):
+        record.refresh_from_db()
+        return Claim(record, "new")
+    return Claim(record, "busy")
+
+
+def idempotency_complete(*, record: IdempotencyRecord, status_code: int, content_type: str, body: bytes) -> None:
+    """Keep the answer for replays; a server error is not kept, so that a retry runs again."""
+    if status_code >= 500:
+        idempotency_release(record=record)
+        return
+    IdempotencyRecord.objects.filter(pk=record.pk, created_at=record.created_at).update(
+        status_code=status_code, content_type=content_type[:100], body=body, completed_at=timezone.now())
+
+
+def idempotency_release(*, record: IdempotencyRecord) -> None:
+    IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True, created_at=record.created_at).delete()
+
+
+def idempotency_purge(*, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=now - KEEP_FOR).delete()
+    return deleted
