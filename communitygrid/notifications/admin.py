@@ -5,8 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from communitygrid.core.admin_site import admin_site
-from communitygrid.notifications.models import Notification, WebhookEndpoint
+from django.core.exceptions import ValidationError
+
+from communitygrid.notifications.models import DeliveryAttempt, Notification, WebhookEndpoint, WebhookSubscription
 from communitygrid.notifications.services import notification_retry
+from communitygrid.notifications.webhooks import webhook_delivery_replay
 
 
 class _SystemAdminOnly:
@@ -29,7 +32,19 @@ class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("recipient",)
     readonly_fields = [f.name for f in Notification._meta.fields]
-    actions = ["retry"]
+    actions = ["retry", "replay"]
+
+    class AttemptInline(admin.TabularInline):
+        model = DeliveryAttempt
+        extra = 0
+        can_delete = False
+        fields = ("number", "started_at", "duration_ms", "succeeded", "response_status", "response_excerpt", "error")
+        readonly_fields = fields
+
+        def has_add_permission(self, request, obj=None):
+            return False
+
+    inlines = [AttemptInline]
 
     def has_add_permission(self, request):
         return False
@@ -42,6 +57,25 @@ class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
 
     def has_retry_permission(self, request):
         return self.has_module_permission(request)
+
+    def has_replay_permission(self, request):
+        return self.has_module_permission(request)
+
+    @admin.action(description=_("Replay the selected webhook deliveries"), permissions=["replay"])
+    def replay(self, request, queryset):
+        replayed = 0
+        for delivery in queryset.select_related("endpoint"):
+            try:
+                webhook_delivery_replay(delivery=delivery)
+                replayed += 1
+            except ValidationError as error:
+                self.message_user(request, "#%s: %s" % (delivery.pk, " ".join(error.messages)), messages.WARNING)
+        self.message_user(
+            request,
+            ngettext("%(count)d delivery queued again.", "%(count)d deliveries queued again.", replayed)
+            % {"count": replayed},
+            messages.SUCCESS,
+        )
 
     @admin.action(description=_("Retry the selected failed or dead notifications"), permissions=["retry"])
     def retry(self, request, queryset):
@@ -77,9 +111,17 @@ class WebhookEndpointForm(forms.ModelForm):
         raise forms.ValidationError(_("A new endpoint needs a signing secret."))
 
 
+class SubscriptionInline(admin.TabularInline):
+    model = WebhookSubscription
+    extra = 1
+    fields = ("event", "created_at")
+    readonly_fields = ("created_at",)
+
+
 @admin.register(WebhookEndpoint, site=admin_site)
 class WebhookEndpointAdmin(_SystemAdminOnly, admin.ModelAdmin):
     form = WebhookEndpointForm
+    inlines = [SubscriptionInline]
     list_display = ("name", "user", "url", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "url", "user__username")

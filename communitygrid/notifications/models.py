@@ -51,6 +51,49 @@ class WebhookEndpoint(models.Model):
         return self.is_active and (not self.kinds or kind in self.kinds)
 
 
+class WebhookEvent(models.TextChoices):
+    """What an application can subscribe to: steps of a case, read from its event log."""
+
+    CASE_SUBMITTED = "case.submitted", _("Case submitted")
+    CASE_ASSIGNED = "case.assigned", _("Case assigned")
+    CASE_ESCALATED = "case.escalated", _("Case escalated")
+    CASE_RESOLVED = "case.resolved", _("Case resolved")
+    CASE_CLOSED = "case.closed", _("Case closed")
+    CASE_RATED = "case.rated", _("Case rated")
+
+
+class WebhookSubscription(models.Model):
+    """An endpoint wants one kind of case event, for the cases its owner may see."""
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="subscriptions",
+                                 verbose_name=_("webhook endpoint"))
+    event = models.CharField(_("event"), max_length=32, choices=WebhookEvent.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["event"]
+        constraints = [models.UniqueConstraint(fields=["endpoint", "event"], name="webhook_subscription_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} ← {self.event}"
+
+
+class EventCursor(models.Model):
+    """How far a job has read an append-only log (the high-water mark of its ids)."""
+
+    name = models.CharField(_("name"), max_length=50, primary_key=True)
+    last_id = models.BigIntegerField(_("last id read"), default=0)
+
+    class Meta:
+        verbose_name = _("event cursor")
+        verbose_name_plural = _("event cursors")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.last_id}"
+
+
 class Notification(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -93,6 +136,9 @@ class Notification(models.Model):
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True, null=True, blank=True)
+    # A replay is a new row (its own attempts and outcome) pointing at the delivery it repeats.
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+                                  verbose_name=_("replay of"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
@@ -124,6 +170,28 @@ class Notification(models.Model):
         if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
             return url
         return ""
+
+
+class DeliveryAttempt(models.Model):
+    """One try at sending an outbox row: what the receiver answered and how long it took."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts",
+                                     verbose_name=_("notification"))
+    number = models.PositiveIntegerField(_("attempt"))
+    started_at = models.DateTimeField(_("started at"))
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"))
+    succeeded = models.BooleanField(_("succeeded"))
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
+    response_excerpt = models.TextField(_("response (excerpt)"), blank=True)
+    error = models.TextField(_("error"), blank=True)
+
+    class Meta:
+        verbose_name = _("delivery attempt")
+        verbose_name_plural = _("delivery attempts")
+        ordering = ["notification", "number", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} #{self.number} {self.response_status or self.error[:40]}"
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> dt.timedelta:

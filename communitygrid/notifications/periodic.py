@@ -5,8 +5,9 @@ Celery beat (communitygrid/celery.py) schedules the same callables, which are Ce
 on the workers. Each job is safe to run on two machines at once.
 """
 from communitygrid.notifications import conf
-from communitygrid.notifications.tasks import deliver_outbox
+from communitygrid.notifications.tasks import collect_case_events, deliver_outbox
 
 PERIODIC = [
     (deliver_outbox, conf.get("NOTIFICATION_DELIVER_EVERY_SECONDS")),
+    (collect_case_events, conf.get("NOTIFICATION_DELIVER_EVERY_SECONDS")),
 ]

@@ -19,3 +19,20 @@ def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(recipient=user, channel=IN_APP, read_at__isnull=True).count()
+
+
+def webhook_endpoints_of(*, user) -> QuerySet:
+    """The endpoints ``user`` manages: their own (a system administrator: all)."""
+    from communitygrid.notifications.models import WebhookEndpoint
+
+    endpoints = WebhookEndpoint.objects.prefetch_related("subscriptions").order_by("pk")
+    return endpoints if user.is_system_admin else endpoints.filter(user=user)
+
+
+def webhook_deliveries_of(*, user, endpoint_id: int | None = None, status: str | None = None) -> QuerySet:
+    deliveries = Notification.objects.filter(channel="webhook", endpoint__in=webhook_endpoints_of(user=user))
+    if endpoint_id is not None:
+        deliveries = deliveries.filter(endpoint_id=endpoint_id)
+    if status:
+        deliveries = deliveries.filter(status=status)
+    return deliveries.prefetch_related("delivery_attempts").order_by("-created_at", "-pk")

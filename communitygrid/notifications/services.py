@@ -14,7 +14,7 @@ from django.utils import timezone
 from communitygrid.notifications import conf
 from communitygrid.notifications.channels import get_channel, registry
 from communitygrid.notifications.channels.base import PermanentDeliveryError
-from communitygrid.notifications.models import IN_APP, Notification, retry_delay
+from communitygrid.notifications.models import IN_APP, DeliveryAttempt, Notification, retry_delay
 
 log = logging.getLogger(__name__)
 
@@ -154,27 +154,44 @@ def _claim(*, now: dt.datetime, batch: int, lease_seconds: int) -> list[Notifica
 
 def _deliver(row: Notification, *, now: dt.datetime) -> str:
     ours = Notification.objects.filter(pk=row.pk, lease_token=row.lease_token)
+    started, clock = timezone.now(), time.monotonic()
     try:
-        get_channel(row.channel).send(row)
-    except PermanentDeliveryError as error:
+        sent = get_channel(row.channel).send(row)
+    except Exception as error:  # noqa: BLE001 - every failure is logged and decided on by _failed
+        _log_attempt(row, started, clock, ok=False, status=getattr(error, "status", None),
+                     excerpt=getattr(error, "excerpt", ""), error=_describe(error))
+        return _failed(row, ours, error, now=now)
+    _log_attempt(row, started, clock, ok=True, status=getattr(sent, "status", None), excerpt=getattr(sent, "excerpt", ""))
+    ours.update(status=Notification.Status.SENT, sent_at=now, lease_token=None, last_error="")
+    return "sent"
+
+
+def _log_attempt(row: Notification, started: dt.datetime, clock: float, *, ok: bool, status: int | None,
+                 excerpt: str, error: str = "") -> None:
+    DeliveryAttempt.objects.create(
+        notification_id=row.pk, number=row.attempts, started_at=started,
+        duration_ms=int((time.monotonic() - clock) * 1000), succeeded=ok, response_status=status,
+        response_excerpt=(excerpt or "")[:ERROR_MAX], error=error)
+
+
+def _failed(row: Notification, ours, error: Exception, *, now: dt.datetime) -> str:
+    """Any channel failure is retried (never fatal to the batch) unless it is permanent."""
+    if isinstance(error, PermanentDeliveryError):
         log.warning("notification %s via %s failed for good: %s", row.pk, row.channel, error)
         ours.update(status=Notification.Status.FAILED, lease_token=None, last_error=_describe(error))
         return "failed"
-    except Exception as error:  # noqa: BLE001 - any channel failure is retried, never fatal to the batch
-        if row.attempts >= conf.get("NOTIFICATION_MAX_ATTEMPTS"):
-            log.error("notification %s via %s dead after %s attempts: %s", row.pk, row.channel, row.attempts, error)
-            ours.update(status=Notification.Status.DEAD, lease_token=None, last_error=_describe(error))
-            return "dead"
-        delay = retry_delay(
-            row.attempts,
-            base=conf.get("NOTIFICATION_RETRY_BASE_SECONDS"),
-            cap=conf.get("NOTIFICATION_RETRY_CAP_SECONDS"),
-        )
-        log.info("notification %s via %s failed (attempt %s), retry in %s: %s", row.pk, row.channel, row.attempts, delay, error)
-        ours.update(lease_token=None, next_attempt_at=now + delay, last_error=_describe(error))
-        return "retried"
-    ours.update(status=Notification.Status.SENT, sent_at=now, lease_token=None, last_error="")
-    return "sent"
+    if row.attempts >= conf.get("NOTIFICATION_MAX_ATTEMPTS"):
+        log.error("notification %s via %s dead after %s attempts: %s", row.pk, row.channel, row.attempts, error)
+        ours.update(status=Notification.Status.DEAD, lease_token=None, last_error=_describe(error))
+        return "dead"
+    delay = retry_delay(
+        row.attempts,
+        base=conf.get("NOTIFICATION_RETRY_BASE_SECONDS"),
+        cap=conf.get("NOTIFICATION_RETRY_CAP_SECONDS"),
+    )
+    log.info("notification %s via %s failed (attempt %s), retry in %s: %s", row.pk, row.channel, row.attempts, delay, error)
+    ours.update(lease_token=None, next_attempt_at=now + delay, last_error=_describe(error))
+    return "retried"
 
 
 def _release(rows: list[Notification], *, now: dt.datetime) -> int:

@@ -24,3 +24,11 @@ def deliver_outbox(batch: int = 100) -> dict:
         if report.claimed < batch:
             break
     return asdict(total)
+
+
+@app.task(name="notifications.collect_case_events", ignore_result=True)
+def collect_case_events() -> int:
+    """Queue webhook deliveries for new case events (idempotent: a re-read queues nothing twice)."""
+    from communitygrid.notifications.webhooks import case_events_collect
+
+    return case_events_collect(now=timezone.now())

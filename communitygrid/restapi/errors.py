@@ -6,6 +6,8 @@
 """
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Schema
@@ -102,6 +104,20 @@ def case_error(request: HttpRequest, exc: CaseError, api) -> HttpResponse:
     return api.create_response(request, error_body(exc.message, exc.field), status=exc.status)
 
 
+def django_validation_error(request: HttpRequest, exc: DjangoValidationError, api) -> HttpResponse:
+    """A service's ``ValidationError({"field": message})`` is a 400 naming the field."""
+    if hasattr(exc, "error_dict"):
+        problems = [{"field": name, "message": " ".join(messages)} for name, messages in exc.message_dict.items()]
+    else:
+        problems = [{"field": "body", "message": " ".join(exc.messages)}]
+    first = problems[0]
+    return api.create_response(request, error_body(first["message"], first["field"], problems), status=400)
+
+
+def permission_denied(request: HttpRequest, exc: PermissionDenied, api) -> HttpResponse:
+    return api.create_response(request, error_body(str(exc) or _("You may not do this.")), status=403)
+
+
 def not_found(request: HttpRequest, exc: Exception, api) -> HttpResponse:
     return api.create_response(request, error_body(_("Not found.")), status=404)
 
@@ -116,3 +132,5 @@ def install(api) -> None:
     api.add_exception_handler(HttpError, partial(http_error, api=api))
     api.add_exception_handler(CaseError, partial(case_error, api=api))
     api.add_exception_handler(Http404, partial(not_found, api=api))
+    api.add_exception_handler(DjangoValidationError, partial(django_validation_error, api=api))
+    api.add_exception_handler(PermissionDenied, partial(permission_denied, api=api))

@@ -10,7 +10,22 @@ if TYPE_CHECKING:
 
 
 class DeliveryError(Exception):
-    """The send failed; the outbox retries later with backoff."""
+    """The send failed; the outbox retries later with backoff.
+
+    ``status`` and ``excerpt``: the receiver's HTTP answer, when there was one (kept in the
+    delivery's attempt log)."""
+
+    def __init__(self, message: str, *, status: int | None = None, excerpt: str = ""):
+        super().__init__(message)
+        self.status, self.excerpt = status, excerpt
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a channel's ``send`` may return on success: the receiver's answer, for the attempt log."""
+
+    status: int | None = None
+    excerpt: str = ""
 
 
 class PermanentDeliveryError(DeliveryError):

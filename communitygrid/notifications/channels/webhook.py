@@ -1,7 +1,8 @@
 """Signed JSON POSTs to a user's webhook endpoints.
 
-Receivers verify ``X-CG-Signature: sha256=<hex>`` = HMAC-SHA256(secret, "<X-CG-Timestamp>.<raw body>")
-and reject stale timestamps; ``X-CG-Delivery`` (the row id) lets them drop repeats, since
+Receivers verify ``X-CG-Signature: t=<unix seconds>,v1=<hex>`` where hex =
+HMAC-SHA256(secret, "<t>.<raw body>"), and reject a ``t`` more than five minutes away from their
+clock (README, "Webhooks"). ``X-CG-Delivery`` (the row id) lets them drop repeats, since
 delivery is at least once.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ import urllib.request
 from django.core.serializers.json import DjangoJSONEncoder
 
 from communitygrid.notifications import conf
-from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Target
+from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Sent, Target
 
 USER_AGENT = "communitygrid-webhook/1"
 # Bodies of error answers are kept in last_error for the operator, trimmed to this size.
@@ -25,7 +26,7 @@ ERROR_BODY_CHARS = 300
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+    return f"t={timestamp},v1={mac.hexdigest()}"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -61,7 +62,7 @@ class WebhookChannel(Channel):
             if endpoint.wants(kind)
         ]
 
-    def send(self, notification) -> None:
+    def send(self, notification) -> Sent:
         endpoint = notification.endpoint
         if endpoint is None or not endpoint.is_active:
             raise PermanentDeliveryError("webhook endpoint removed or disabled")
@@ -85,10 +86,12 @@ class WebhookChannel(Channel):
         try:
             with _opener.open(request, timeout=timeout) as response:
                 status = response.status
+                excerpt = response.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
             detail = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
-            raise DeliveryError(f"HTTP {error.code}: {detail}") from error
+            raise DeliveryError(f"HTTP {error.code}: {detail}", status=error.code, excerpt=detail) from error
         except (urllib.error.URLError, OSError) as error:
             raise DeliveryError(f"connection failed: {error}") from error
         if not 200 <= status < 300:
-            raise DeliveryError(f"HTTP {status}")
+            raise DeliveryError(f"HTTP {status}", status=status, excerpt=excerpt)
+        return Sent(status=status, excerpt=excerpt)

@@ -55,7 +55,7 @@ def test_post_carries_json_and_a_valid_hmac_signature(receiver):
 
     [(headers, body)] = receiver.requests
     expected = hmac.new(SECRET.encode(), headers["X-CG-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
-    assert headers["X-CG-Signature"] == f"sha256={expected}"
+    assert headers["X-CG-Signature"] == f"t={headers['X-CG-Timestamp']},v1={expected}"
     assert abs(int(headers["X-CG-Timestamp"]) - time.time()) < 60
     assert headers["X-CG-Delivery"] == str(row.pk)
     assert headers["X-CG-Event"] == "case.assigned"
@@ -72,7 +72,7 @@ def test_signature_with_another_secret_does_not_match(receiver):
 
     [(headers, body)] = receiver.requests
     forged = hmac.new(b"wrong", headers["X-CG-Timestamp"].encode() + b"." + body, hashlib.sha256).hexdigest()
-    assert headers["X-CG-Signature"] != f"sha256={forged}"
+    assert headers["X-CG-Signature"] != f"t={headers['X-CG-Timestamp']},v1={forged}"
 
 
 def test_server_errors_are_retried_until_success(receiver):

@@ -1,0 +1,164 @@
+"""Webhook subscriptions over JSON (mounted at /api/v1/webhooks).
+
+An application (an API key's owner, or a signed-in staff member) registers endpoints, picks
+the case events each receives, reads the delivery log with every attempt's answer, and replays
+a delivery. Deliveries carry only the cases the endpoint's owner may see.
+"""
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Path, Query, Router, Schema, Status
+from ninja.errors import HttpError
+from ninja.pagination import paginate
+
+from communitygrid.accounts.models import Role
+from communitygrid.notifications import selectors, webhooks
+from communitygrid.notifications.models import Notification, WebhookEndpoint, WebhookEvent
+from communitygrid.restapi.errors import ErrorOut
+from communitygrid.restapi.pagination import LimitOffset
+
+router = Router(tags=["webhooks"])
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
+MAX_ID = 2**63 - 1
+
+
+def _user(request):
+    user = request.auth if hasattr(request.auth, "role") else request.user
+    if user.role == Role.RESIDENT and not user.is_system_admin:
+        raise HttpError(403, _("Webhooks are for applications and staff, not resident accounts."))
+    return user
+
+
+class EndpointIn(Schema):
+    name: str = Field(..., min_length=1, max_length=100)
+    url: str = Field(..., min_length=1, max_length=500, description="http(s) address that receives the POSTs.")
+    events: list[WebhookEvent] = Field(..., min_length=1)
+    secret: str = Field("", max_length=200, description="Signing secret; leave empty to have one generated.")
+
+
+class EndpointPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    url: str | None = Field(None, min_length=1, max_length=500)
+    events: list[WebhookEvent] | None = None
+    is_active: bool | None = None
+
+
+class EndpointOut(Schema):
+    id: int
+    name: str
+    url: str
+    events: list[str]
+    is_active: bool
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_events(endpoint: WebhookEndpoint) -> list[str]:
+        return sorted(s.event for s in endpoint.subscriptions.all())
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="Shown once: keep it to verify the X-CG-Signature header.")
+
+    @staticmethod
+    def resolve_secret(endpoint: WebhookEndpoint) -> str:
+        return endpoint.new_secret  # set by the create handler; never read back from storage
+
+
+class AttemptOut(Schema):
+    number: int
+    started_at: dt.datetime
+    duration_ms: int
+    succeeded: bool
+    response_status: int | None
+    response_excerpt: str
+    error: str
+
+
+class DeliveryOut(Schema):
+    id: int
+    endpoint_id: int | None
+    event: str = Field(alias="kind")
+    case_id: int | None
+    status: str
+    attempts: int
+    next_attempt_at: dt.datetime
+    sent_at: dt.datetime | None
+    created_at: dt.datetime
+    replay_of: int | None = Field(alias="replay_of_id")
+    payload: dict
+    attempt_log: list[AttemptOut]
+
+    @staticmethod
+    def resolve_attempt_log(delivery: Notification) -> list:
+        return list(delivery.delivery_attempts.all())
+
+
+class DeliveryFilters(Schema):
+    status: Notification.Status | None = None
+
+
+def _endpoint(request, endpoint_id: int) -> WebhookEndpoint:
+    return get_object_or_404(selectors.webhook_endpoints_of(user=_user(request)), pk=endpoint_id)
+
+
+@router.get("/events", response=list[str], summary="The events an endpoint can subscribe to")
+@paginate(LimitOffset)
+def event_list(request):
+    return list(WebhookEvent.values)
+
+
+@router.get("/endpoints", response={200: list[EndpointOut], **ERRORS})
+@paginate(LimitOffset)
+def endpoint_list(request):
+    return selectors.webhook_endpoints_of(user=_user(request))
+
+
+@router.post("/endpoints", response={201: EndpointCreated, **ERRORS})
+def endpoint_create(request, payload: EndpointIn):
+    """Register an endpoint; the answer shows its signing secret, once."""
+    endpoint, secret = webhooks.webhook_endpoint_create(
+        owner=_user(request), name=payload.name, url=payload.url, events=[str(e) for e in payload.events],
+        secret=payload.secret)
+    endpoint.new_secret = secret
+    return Status(201, endpoint)
+
+
+@router.get("/endpoints/{endpoint_id}", response={200: EndpointOut, **ERRORS})
+def endpoint_detail(request, endpoint_id: int = Path(..., ge=1, le=MAX_ID)):
+    return _endpoint(request, endpoint_id)
+
+
+@router.patch("/endpoints/{endpoint_id}", response={200: EndpointOut, **ERRORS})
+def endpoint_update(request, payload: EndpointPatch, endpoint_id: int = Path(..., ge=1, le=MAX_ID)):
+    endpoint = _endpoint(request, endpoint_id)
+    events = None if payload.events is None else [str(e) for e in payload.events]
+    webhooks.webhook_endpoint_update(endpoint=endpoint, name=payload.name, url=payload.url, events=events,
+                                     is_active=payload.is_active)
+    return _endpoint(request, endpoint_id)
+
+
+@router.delete("/endpoints/{endpoint_id}", response={204: None, **ERRORS})
+def endpoint_delete(request, endpoint_id: int = Path(..., ge=1, le=MAX_ID)):
+    webhooks.webhook_endpoint_delete(endpoint=_endpoint(request, endpoint_id))
+    return Status(204, None)
+
+
+@router.get("/deliveries", response={200: list[DeliveryOut], **ERRORS})
+@paginate(LimitOffset)
+def delivery_list(request, filters: Query[DeliveryFilters], endpoint: int | None = Query(None, ge=1, le=MAX_ID)):
+    """Deliveries to your endpoints, newest first, each with its attempts (status, excerpt, duration)."""
+    return selectors.webhook_deliveries_of(user=_user(request), endpoint_id=endpoint,
+                                           status=filters.status and str(filters.status))
+
+
+@router.get("/deliveries/{delivery_id}", response={200: DeliveryOut, **ERRORS})
+def delivery_detail(request, delivery_id: int = Path(..., ge=1, le=MAX_ID)):
+    return get_object_or_404(selectors.webhook_deliveries_of(user=_user(request)), pk=delivery_id)
+
+
+@router.post("/deliveries/{delivery_id}/replay", response={202: DeliveryOut, **ERRORS})
+def delivery_replay(request, delivery_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Send a delivery again (a new delivery, with ``replay_of`` pointing at this one)."""
+    delivery = get_object_or_404(selectors.webhook_deliveries_of(user=_user(request)), pk=delivery_id)
+    return Status(202, webhooks.webhook_delivery_replay(delivery=delivery))
