@@ -434,6 +434,8 @@ MODEL_PARAMS = {
     "node_id": "geo.node",
     "parent_id": "geo.node",
     "recipient_id": "accounts.user",
+    "endpoint_id": "notifications.webhookendpoint",
+    "delivery_id": "notifications.notification",
 }
 CODE_PARAMS = {"code", "node_code", "parent_code"}
 

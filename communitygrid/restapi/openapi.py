@@ -12,6 +12,7 @@ from communitygrid.restapi.guards import KEY_MAX
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 
 COMMON = {
+    "400": "The request is malformed (e.g. a NUL character in a parameter) or not valid.",
     "401": "Not signed in, or the API key is missing, unknown or revoked.",
     "403": "Not allowed: the role or the API key's scopes do not cover this operation (or the CSRF check failed).",
     "422": "A parameter or body field is not valid; `field` names it and `errors` lists every problem.",

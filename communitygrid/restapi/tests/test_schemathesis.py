@@ -78,7 +78,8 @@ def test_every_operation_answers_401_in_the_document_without_credentials(schema)
                   suppress_health_check=list(HealthCheck))
         def check(case):
             response = case.call()
-            assert response.status_code in (401, 403, 413, 415, 422), (response.status_code, response.text[:200])
+            # 400: a NUL byte is refused by core.middleware before any view (documented on POSTs).
+            assert response.status_code in (400, 401, 403, 413, 415, 422), (response.status_code, response.text[:200])
             case.validate_response(response, checks=CHECKS)
 
         try:
