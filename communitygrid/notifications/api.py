@@ -13,12 +13,15 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from communitygrid.accounts.models import Role
+from communitygrid.apikeys import auth as apikey_auth
+from communitygrid.apikeys.models import Scope
 from communitygrid.notifications import selectors, webhooks
 from communitygrid.notifications.models import Notification, WebhookEndpoint, WebhookEvent
 from communitygrid.restapi.errors import ErrorOut
 from communitygrid.restapi.pagination import LimitOffset
 
-router = Router(tags=["webhooks"])
+# With a key: subscribing to case events is reading cases (as they happen), so ``cases:read``.
+router = Router(tags=["webhooks"], auth=apikey_auth.key_or_session(Scope.CASES_READ))
 ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 MAX_ID = 2**63 - 1
 

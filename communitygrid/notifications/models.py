@@ -67,7 +67,7 @@ class WebhookSubscription(models.Model):
 
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="subscriptions",
                                  verbose_name=_("webhook endpoint"))
-    event = models.CharField(_("event"), max_length=32, choices=WebhookEvent.choices)
+    event = models.CharField(_("event type"), max_length=32, choices=WebhookEvent.choices)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:

@@ -79,7 +79,10 @@ def body_guard(run):
 
 
 def principal_of(request) -> str:
-    """Who is asking, as a short stable string: the API key's owner if a key was used, else the user."""
+    """Who is asking, as a short stable string: the API key if one was used, else the user."""
+    key = getattr(request, "cg_api_key", None)
+    if key is not None:
+        return f"apikey:{key.pk}"
     auth = getattr(request, "auth", None)
     if auth is not None and hasattr(auth, "_meta") and getattr(auth, "pk", None) is not None:
         return f"{auth._meta.label_lower}:{auth.pk}"

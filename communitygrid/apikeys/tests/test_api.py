@@ -28,7 +28,7 @@ def test_a_key_works_in_either_header(client, city, make_key, two_streets):
     for headers in ({"X-API-Key": raw}, {"Authorization": f"Bearer {raw}"}):
         response = client.get("/api/v1/cases/", headers=headers)
         assert response.status_code == 200, response.content
-        assert [c["id"] for c in response.json()] == [two_streets[0].pk]
+        assert [c["id"] for c in response.json()["items"]] == [two_streets[0].pk]
 
 
 def test_a_street_key_never_sees_another_streets_cases(client, city, make_key, two_streets):
@@ -37,7 +37,7 @@ def test_a_street_key_never_sees_another_streets_cases(client, city, make_key, t
     assert client.get(f"/api/v1/cases/{other.pk}", headers=headers).status_code == 404
     assert client.get(f"/api/v1/cases/{other.pk}/timeline", headers=headers).status_code == 404
     assert client.get(f"/api/v1/cases/{mine.pk}", headers=headers).status_code == 200
-    listed = [c["description"] for c in client.get("/api/v1/cases/", headers=headers).json()]
+    listed = [c["description"] for c in client.get("/api/v1/cases/", headers=headers).json()["items"]]
     assert listed == ["第一街道的诉求"]
 
 

@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
             name='WebhookSubscription',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('case.submitted', 'Case submitted'), ('case.assigned', 'Case assigned'), ('case.escalated', 'Case escalated'), ('case.resolved', 'Case resolved'), ('case.closed', 'Case closed'), ('case.rated', 'Case rated')], max_length=32, verbose_name='event')),
+                ('event', models.CharField(choices=[('case.submitted', 'Case submitted'), ('case.assigned', 'Case assigned'), ('case.escalated', 'Case escalated'), ('case.resolved', 'Case resolved'), ('case.closed', 'Case closed'), ('case.rated', 'Case rated')], max_length=32, verbose_name='event type')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at')),
                 ('endpoint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='notifications.webhookendpoint', verbose_name='webhook endpoint')),
             ],

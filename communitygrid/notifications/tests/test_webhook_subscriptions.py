@@ -210,3 +210,34 @@ def test_the_admin_replays_a_delivery(admin_client, app_client, receiver):
     assert response.status_code == 302
     assert Notification.objects.filter(replay_of=original).count() == 1
     assert deliver().sent == 1 and len(receiver.requests) == 2
+
+
+def test_an_application_subscribes_with_its_api_key_and_receives_only_its_area(client, receiver, users, city):
+    from communitygrid.apikeys.models import Organisation, Scope
+    from communitygrid.apikeys.services import apikey_create
+
+    organisation = Organisation.objects.create(code="city-ops", name="城市运行中心")
+    reader = apikey_create(organisation=organisation, name="events", scopes=[Scope.CASES_READ],
+                           nodes=[city.communities[0]], actor=None)
+    elsewhere = apikey_create(organisation=organisation, name="far", scopes=[Scope.CASES_READ],
+                              nodes=[city.communities[3]], actor=None)
+    no_scope = apikey_create(organisation=organisation, name="registry only", scopes=[Scope.REGISTRY_READ],
+                             nodes=[city.communities[0]], actor=None)
+    body = json.dumps({"name": "ops", "url": receiver.url, "events": ["case.submitted"], "secret": "whsec-key"})
+    for new in (reader, elsewhere):
+        created = client.post(f"{API}/endpoints", data=body, content_type="application/json",
+                              headers={"X-API-Key": new.plaintext})
+        assert created.status_code == 201, created.content
+    refused = client.post(f"{API}/endpoints", data=body, content_type="application/json",
+                          headers={"X-API-Key": no_scope.plaintext})
+    assert refused.status_code == 403
+
+    client.force_login(users[Role.COMMUNITY_STAFF])
+    post(client, "/api/v1/cases/", CASE)  # in the first community
+    assert case_events_collect() == 1
+    assert deliver().sent == 1
+    [(headers, body_sent)] = receiver.requests
+    assert verify("whsec-key", headers, body_sent)
+    listed = client.get(f"{API}/deliveries", headers={"X-API-Key": reader.plaintext})
+    assert listed.json()["count"] == 1
+    assert client.get(f"{API}/deliveries", headers={"X-API-Key": elsewhere.plaintext}).json()["count"] == 0

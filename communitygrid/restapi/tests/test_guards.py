@@ -109,3 +109,19 @@ def test_validation_messages_are_translated(client, users):
     response = client.get(CASES, {"limit": "many"}, headers={"Accept-Language": "zh-hans"})
     assert response.status_code == 422 and response.json()["field"] == "limit"
     assert response.json()["detail"] == "limit：请输入整数。"
+
+
+def test_idempotency_keys_belong_to_the_api_key_that_sent_them(client, city):
+    from communitygrid.apikeys.models import Organisation, Scope
+    from communitygrid.apikeys.services import apikey_create
+
+    organisation = Organisation.objects.create(code="hotline", name="热线")
+    keys = [apikey_create(organisation=organisation, name=f"k{i}", scopes=[Scope.CASES_SUBMIT],
+                          nodes=[city.communities[0]], actor=None).plaintext for i in range(2)]
+    first = post(client, CASES, SUBMIT, **{"X-API-Key": keys[0], "Idempotency-Key": "same"})
+    assert first.status_code == 201, first.content
+    replay = post(client, CASES, SUBMIT, **{"X-API-Key": keys[0], "Idempotency-Key": "same"})
+    assert replay["Idempotent-Replayed"] == "true" and replay.content == first.content
+    other = post(client, CASES, SUBMIT, **{"X-API-Key": keys[1], "Idempotency-Key": "same"})
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other
+    assert Case.objects.count() == 2

@@ -51,7 +51,18 @@ def _operations(schema):
     return operations
 
 
-def test_every_operation_conforms_to_the_document_as_staff(schema, staff_session):
+@pytest.fixture
+def api_key(users, city):
+    from communitygrid.apikeys.models import Organisation, Scope
+    from communitygrid.apikeys.services import MAX_RATE_LIMIT, apikey_create
+
+    organisation = Organisation.objects.create(code="schemathesis", name="Schemathesis")
+    new = apikey_create(organisation=organisation, name="every scope", scopes=list(Scope.values),
+                        nodes=[city.communities[0]], rate_limit=MAX_RATE_LIMIT, actor=None)
+    return {"X-API-Key": new.plaintext}
+
+
+def _run(schema, headers):
     failures = []
     for operation in _operations(schema):
 
@@ -59,14 +70,22 @@ def test_every_operation_conforms_to_the_document_as_staff(schema, staff_session
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
         def check(case):
-            response = case.call(headers=staff_session)
-            case.validate_response(response, checks=CHECKS, headers=staff_session)
+            response = case.call(headers=headers)
+            case.validate_response(response, checks=CHECKS, headers=headers)
 
         try:
             check()
         except Exception as failure:  # noqa: BLE001 - collect every operation's failure, then report all
             failures.append(f"{operation.label}: {failure}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_every_operation_conforms_to_the_document_as_staff(schema, staff_session):
+    _run(schema, staff_session)
+
+
+def test_every_operation_conforms_to_the_document_with_an_api_key(schema, api_key):
+    _run(schema, api_key)
 
 
 def test_every_operation_answers_401_in_the_document_without_credentials(schema):
