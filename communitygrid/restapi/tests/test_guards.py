@@ -96,10 +96,11 @@ def test_every_error_has_the_one_body(client, users):
     assert unauthenticated.status_code == 401
     assert unauthenticated.json() == {"detail": "Sign in, or send a valid API key.", "field": None, "errors": []}
     client.force_login(users[Role.COMMUNITY_STAFF])
-    invalid = post(client, CASES, {"category": "elderly_visit", "lon": "east"}, HTTP_ACCEPT_LANGUAGE="en")
+    invalid = post(client, CASES, {"category": "elderly_visit", "lon": "east", "lat": "north"})
     assert invalid.status_code == 422
     body = invalid.json()
-    assert {e["field"] for e in body["errors"]} == {"description", "lon"} and body["field"] in {"description", "lon"}
+    assert {e["field"] for e in body["errors"]} == {"lon", "lat"} and body["field"] in {"lon", "lat"}
+    assert body["detail"] == "%s: Enter a number." % body["field"]
     not_found = client.get(CASES + "999999")
     assert not_found.status_code == 404 and set(not_found.json()) == {"detail", "field", "errors"}
 
