@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "communitygrid.cases",
     "communitygrid.apikeys",
     "communitygrid.restapi",
+    "communitygrid.open311",
 ]
 
 MIDDLEWARE = [
@@ -217,3 +218,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("CG_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Open311 GeoReport v2 (/open311/v2/): the one jurisdiction served, what discovery tells clients.
+OPEN311_JURISDICTION = env_str("CG_OPEN311_JURISDICTION", "communitygrid")
+OPEN311_CONTACT = env_str("CG_OPEN311_CONTACT", "")
+OPEN311_KEY_SERVICE = env_str("CG_OPEN311_KEY_SERVICE", "API keys are issued by the platform's system administrator.")
+OPEN311_MAX_BODY = env_int("CG_OPEN311_MAX_BODY", 64 * 1024)

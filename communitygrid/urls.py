@@ -13,6 +13,7 @@ urlpatterns = [
     path("privacy/", include("communitygrid.privacy.urls")),
     path("cases/", include("communitygrid.cases.urls")),
     path("notifications/", include("communitygrid.notifications.urls")),
+    path("open311/", include("communitygrid.open311.urls")),
     path("admin/", admin_site.urls),
     path("api/", api.urls),
 ]

@@ -48,7 +48,9 @@ from communitygrid.testing import build_city, id_number_for, make_household, mak
 MARKER = "金丝雀越界"
 NEIGHBOUR = "邻居越界"
 ANONYMOUS = "anonymous"
-ROLES = [*Role.values, ANONYMOUS]
+# Not a role of a person: a request made with an API key bound to the first street, holding every scope.
+API_KEY = "api_key"
+ROLES = [*Role.values, ANONYMOUS, API_KEY]
 WRITE_METHODS_OF_DJANGO_VIEWS = ("POST",)
 
 
@@ -127,6 +129,7 @@ class World:
     neighbour_needles: list[str]  # strings that must never reach the resident
     plaintexts: list[str]  # every unmasked sensitive value in the database
     baseline: dict = dataclasses.field(default_factory=dict)  # snapshot() of the canary records as built
+    api_key: str = ""  # the plaintext of the API_KEY "role"'s key
 
     def record(self, model: type[models.Model], *, canary: bool) -> models.Model | None:
         table = self.canary if canary else self.inside
@@ -157,6 +160,7 @@ GLOBAL_MODELS = {
     "sessions.session",
     "admin.logentry",
     "apikeys.organisation",
+    "open311.serviceattribute",
 }
 
 
@@ -341,6 +345,15 @@ def _api_key_use(*, user, records, **_):
                                     path="/" + _marked(user, "请求路径"), status=200)
 
 
+def _open311_request(*, user, records, **_):
+    from communitygrid.open311.models import Open311Request
+
+    key = records[apps.get_model("apikeys.apikey")]
+    return Open311Request.objects.create(case=records[apps.get_model("cases.case")], key=key,
+                                         token=("c" if _is_canary(user) else "i") * 32,
+                                         address_string=_marked(user, "幸福路 8 号"), account_id="acc")
+
+
 # Records of further models, built for the canary grid and for the in-scope world alike, in this
 # order: label → builder(grid=, person=, household=, building=, user=, records=, users=) → instance,
 # where ``records`` holds what was built before (a case's events need the case).
@@ -355,6 +368,7 @@ CANARIES: dict[str, Callable[..., models.Model]] = {
     "cases.casenotice": _case_notice,
     "apikeys.apikey": _api_key,
     "apikeys.apikeyuse": _api_key_use,
+    "open311.open311request": _open311_request,
 }
 
 
@@ -400,8 +414,18 @@ def build_world() -> World:
     world = World(city=city, users=users, canary=canary, inside=inside, canary_grid=canary_grid,
                   needles=sorted(set(needles)), neighbour_needles=[NEIGHBOUR, *n_plain, *n_masked],
                   plaintexts=_all_plaintexts())
+    world.api_key = _walk_api_key(city)
     world.baseline = snapshot(world)
     return world
+
+
+def _walk_api_key(city) -> str:
+    from communitygrid.apikeys.models import Organisation, Scope
+    from communitygrid.apikeys.services import apikey_create
+
+    organisation = Organisation.objects.create(code="walk-key-holder", name="对接系统")
+    return apikey_create(organisation=organisation, name="walk", scopes=list(Scope.values), nodes=[city.streets[0]],
+                         rate_limit=100_000, actor=None).plaintext
 
 
 @pytest.fixture(scope="module")
@@ -436,7 +460,10 @@ MODEL_PARAMS = {
     "recipient_id": "accounts.user",
     "endpoint_id": "notifications.webhookendpoint",
     "delivery_id": "notifications.notification",
+    "service_request_id": "cases.case",
 }
+# Parameters that name a record by another field than its id: parameter → (model label, field).
+FIELD_PARAMS = {"token_id": ("open311.open311request", "token")}
 CODE_PARAMS = {"code", "node_code", "parent_code"}
 
 
@@ -452,6 +479,8 @@ def _case_actions() -> list[str]:
 WORD_PARAMS: dict[tuple[str, str], Callable[[], list[str]]] = {
     ("api/v1/cases/<case_id>/actions/<action>", "action"): _case_actions,
 }
+# Open311's format suffix: every route under open311/ is walked in both formats.
+OPEN311_FORMATS = ("json", "xml")
 
 
 def _model_named(name: str) -> type[models.Model] | None:
@@ -494,6 +523,9 @@ def _param_model(route: Route, param: str) -> type[models.Model] | None:
 
 
 def _fill_value(route: Route, param: str, world: World, *, canary: bool, params: dict) -> str:
+    if param in FIELD_PARAMS:
+        label, field_name = FIELD_PARAMS[param]
+        return str(getattr(world.record(apps.get_model(label), canary=canary), field_name))
     if param == "content_type_id":
         return str(ContentType.objects.get_for_model(Person).pk)
     if route.callback.__name__ == "view_on_site" or (param == "object_id" and "content_type_id" in params):
@@ -521,6 +553,8 @@ def _fill_value(route: Route, param: str, world: World, *, canary: bool, params:
 
 
 def _fill_values(route: Route, param: str, world: World, *, canary: bool, params: dict) -> list[str]:
+    if param == "fmt" and route.text.startswith("open311/"):
+        return list(OPEN311_FORMATS)
     words = WORD_PARAMS.get((route.text, param))
     if words is not None:
         return words()
@@ -690,7 +724,10 @@ def snapshot(world: World) -> dict:
 
 def sign_in(client, world: World, role: str) -> None:
     client.logout()
-    if role != ANONYMOUS:
+    client.defaults.pop("HTTP_X_API_KEY", None)
+    if role == API_KEY:
+        client.defaults["HTTP_X_API_KEY"] = world.api_key
+    elif role != ANONYMOUS:
         client.force_login(world.users[role])
 
 
@@ -778,7 +815,7 @@ def test_url_shows_and_changes_nothing_outside_the_scope(world, db, client, role
 
 
 # The administrator sees every record, a grid worker the records of a grid, the resident their own.
-MASKING_ROLES = {Role.ADMIN, Role.GRID_WORKER, Role.RESIDENT}
+MASKING_ROLES = {Role.ADMIN, Role.GRID_WORKER, Role.RESIDENT, API_KEY}
 
 
 @pytest.mark.parametrize(("role", "route"), _cases(lambda role: role in MASKING_ROLES))
@@ -855,3 +892,14 @@ def test_the_canary_case_is_watched_for_every_action(world, db):
 
     assert set(api.ACTIONS) <= posted
     assert all(f"/{case.pk}/actions/" in url for url, canary in concrete_urls(route, world) if canary)
+
+
+def test_the_walk_key_sees_inside_its_street_and_not_the_canary(world, db, client):
+    case = apps.get_model("cases.case")
+    inside, canary = world.record(case, canary=False), world.record(case, canary=True)
+    sign_in(client, world, API_KEY)
+    assert client.get(f"/api/v1/cases/{inside.pk}").status_code == 200
+    assert client.get(f"/api/v1/cases/{canary.pk}").status_code == 404
+    shown = client.get(f"/open311/v2/requests/{inside.pk}.json").json()
+    assert shown[0]["description"] == inside.description  # the full view: the key really was used
+    assert client.get(f"/open311/v2/requests/{canary.pk}.json").status_code == 404
