@@ -163,6 +163,7 @@ def service_requests(request, params, *, fmt):
     if page.more:
         following = params.copy()
         following.pop("page", None)
+        following.pop("api_key", None)  # a link may be logged or shared; the client adds its key again
         following["after"] = selectors.encode_cursor(page.rows[-1])
         response["Link"] = '<%s?%s>; rel="next"' % (request.build_absolute_uri(request.path), following.urlencode())
     return response
