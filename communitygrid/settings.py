@@ -83,6 +83,8 @@ INSTALLED_APPS = [
     "communitygrid.apikeys",
     "communitygrid.restapi",
     "communitygrid.open311",
+    "communitygrid.patrols",
+    "communitygrid.workbench",
 ]
 
 MIDDLEWARE = [
@@ -209,6 +211,10 @@ GRID_HOUSEHOLDS_MIN = env_int("CG_GRID_HOUSEHOLDS_MIN", 300)
 GRID_HOUSEHOLDS_MAX = env_int("CG_GRID_HOUSEHOLDS_MAX", 500)
 WORKER_HOUSEHOLDS_NORM = env_int("CG_WORKER_HOUSEHOLDS_NORM", 500)
 WORKER_HOUSEHOLDS_OVERLOAD = env_int("CG_WORKER_HOUSEHOLDS_OVERLOAD", 800)
+
+# Visits: shorter than this, or open longer than that, is flagged and does not count for care rules.
+VISIT_MIN_MINUTES = env_int("CG_VISIT_MIN_MINUTES", 5)
+VISIT_MAX_HOURS = env_int("CG_VISIT_MAX_HOURS", 4)
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/", include("communitygrid.cases.urls")),
     path("notifications/", include("communitygrid.notifications.urls")),
     path("open311/", include("communitygrid.open311.urls")),
+    path("workbench/", include("communitygrid.workbench.urls")),
+    path("patrols/", include("communitygrid.patrols.urls")),
     path("admin/", admin_site.urls),
     path("api/", api.urls),
 ]

@@ -352,6 +352,20 @@ def _open311_request(*, user, records, **_):
     return Open311Request.objects.create(case=records[apps.get_model("cases.case")], key=key,
                                          token=("c" if _is_canary(user) else "i") * 32,
                                          address_string=_marked(user, "幸福路 8 号"), account_id="acc")
+def _visit(*, grid, person, household, user, users, **_):
+    from django.utils import timezone
+
+    from communitygrid.patrols.models import Visit, VisitPerson
+
+    # Ended, with notes and a person seen, so that its page has something to leak; in scope it
+    # is the grid worker's (the resident's account makes no visits).
+    worker = user if _is_canary(user) else users[Role.GRID_WORKER]
+    start = timezone.now() - dt.timedelta(hours=2)
+    visit = Visit.objects.create(kind=Visit.Kind.HOME, worker=worker, grid=grid, household=household, started_at=start,
+                                 ended_at=start + dt.timedelta(minutes=30), outcome=Visit.Outcome.FOLLOW_UP,
+                                 notes=_marked(user, "走访记录"))
+    VisitPerson.objects.create(visit=visit, person=person)
+    return visit
 
 
 # Records of further models, built for the canary grid and for the in-scope world alike, in this
@@ -369,6 +383,7 @@ CANARIES: dict[str, Callable[..., models.Model]] = {
     "apikeys.apikey": _api_key,
     "apikeys.apikeyuse": _api_key_use,
     "open311.open311request": _open311_request,
+    "patrols.visit": _visit,
 }
 
 
@@ -476,8 +491,16 @@ def _case_actions() -> list[str]:
 
 # Parameters that name no record but one of a set of words: (route, parameter) → every value the
 # endpoint accepts, read from the app's own code, so each is tried (and a new one the day it is added).
+def _workbench_actions() -> list[str]:
+    from communitygrid.cases import states
+    from communitygrid.workbench import actions
+
+    return sorted(set(actions.ACTIONS) | set(states.TRANSITIONS))
+
+
 WORD_PARAMS: dict[tuple[str, str], Callable[[], list[str]]] = {
     ("api/v1/cases/<case_id>/actions/<action>", "action"): _case_actions,
+    ("workbench/cases/<int:case_id>/act/<str:action>", "action"): _workbench_actions,
 }
 # Open311's format suffix: every route under open311/ is walked in both formats.
 OPEN311_FORMATS = ("json", "xml")

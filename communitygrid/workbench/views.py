@@ -1,0 +1,177 @@
+"""The grid worker's workbench: inbox, case page with its actions, the grid's people.
+
+Thin: each view parses, calls case or registry services and selectors, renders. Out of scope
+is 404 (existence not revealed); roles that do not work a grid get 403.
+"""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from communitygrid.cases import selectors as case_selectors
+from communitygrid.cases.errors import CaseError, NotFound
+from communitygrid.cases.models import Case
+from communitygrid.cases.states import ACTION_LABELS
+from communitygrid.patrols.selectors import care_todo, worker_grids
+from communitygrid.registry import selectors as registry_selectors
+from communitygrid.registry import services as registry_services
+from communitygrid.registry.models import Person
+from communitygrid.workbench import actions, selectors
+from communitygrid.workbench.forms import ActionForm, RecordUpdateForm
+
+
+def _require_staff(user) -> None:
+    if not (user.is_area_staff or user.is_system_admin):
+        raise PermissionDenied(_("The workbench is for staff who work a grid."))
+
+
+def _case_or_404(user, case_id: int) -> Case:
+    try:
+        return case_selectors.case_get(user=user, pk=case_id)
+    except NotFound as error:
+        raise Http404(error.message)
+
+
+@login_required
+def inbox(request):
+    _require_staff(request.user)
+    return render(request, "workbench/inbox.html", {
+        "rows": selectors.inbox(user=request.user), "now": timezone.now(),
+        "todo": care_todo(user=request.user, limit=3),
+    })
+
+
+@login_required
+def inbox_rows(request):
+    """The list alone, for the page's periodic refresh (htmx)."""
+    _require_staff(request.user)
+    return render(request, "workbench/_inbox_rows.html", {"rows": selectors.inbox(user=request.user),
+                                                          "now": timezone.now()})
+
+
+def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200):
+    user = request.user
+    names = actions.available(user, case)
+    forms = {name: ActionForm(action=actions.ACTIONS[name]) for name in names}
+    page_errors = []
+    if failed and failed[0] in forms:
+        forms[failed[0]] = failed[1]
+    elif failed:  # the action is no longer offered (the case moved on): say why at the top
+        page_errors = [str(e) for e in failed[1].non_field_errors()]
+    timeline = case_selectors.case_timeline(user=user, case=case)
+    for row in timeline:
+        row["label"] = ACTION_LABELS.get(row["action"], row["action"])
+    entries = [{"name": name, "action": actions.ACTIONS[name], "form": forms[name],
+                "one_tap": name in actions.ONE_TAP, "failed": bool(failed and failed[0] == name)} for name in names]
+    return render(request, "workbench/case_detail.html", {
+        "case": case, "due": selectors.due_of(case), "overdue": case.is_overdue(timezone.now()), "now": timezone.now(),
+        "timeline": timeline, "entries": entries, "page_errors": page_errors,
+    }, status=status)
+
+
+@login_required
+def case_detail(request, case_id: int):
+    _require_staff(request.user)
+    return _case_page(request, _case_or_404(request.user, case_id))
+
+
+@require_POST
+@login_required
+def case_act(request, case_id: int, action: str):
+    _require_staff(request.user)
+    if action not in actions.ACTIONS:
+        raise Http404(_("Unknown action."))
+    case = _case_or_404(request.user, case_id)
+    spec = actions.ACTIONS[action]
+    form = ActionForm(request.POST, action=spec)
+    if not form.is_valid():
+        return _case_page(request, case, failed=(action, form), status=400)
+    data = {"note": "", "reason": "", "department": None, **form.cleaned_data,
+            "attachments": request.FILES.getlist("attachments") if "attachments" in spec.fields else []}
+    try:
+        spec.call(case, request.user, data)
+    except CaseError as error:
+        field = error.field if error.field in form.fields else None
+        if error.field == "attachments" and "attachments" in spec.fields:
+            form.attachment_error = error.message
+        else:
+            form.add_error(field, error.message)
+        case.refresh_from_db()
+        return _case_page(request, case, failed=(action, form), status=error.status)
+    messages.success(request, _("Done: %(action)s on case #%(id)s.") % {"action": spec.label, "id": case.pk})
+    return redirect("workbench:case_detail", case_id=case.pk)
+
+
+@login_required
+def area(request):
+    """The grids in scope: links into the registry, and the special-care residents of each."""
+    _require_staff(request.user)
+    grids = list(worker_grids(user=request.user)[:50])
+    people = (registry_selectors.person_queryset(user=request.user).filter(
+        is_active=True, grid__in=grids, tag_links__isnull=False).distinct()
+        .select_related("grid").prefetch_related("tag_links__tag").order_by("grid__code", "household_id", "id")[:200])
+    return render(request, "workbench/area.html", {"grids": grids, "people": people})
+
+
+def _person_or_404(user, person_id: int, action: str = "view") -> Person:
+    person = registry_selectors.person_get(user=user, pk=person_id, action=action)
+    if person is None:
+        raise Http404(_("No such record in your area."))
+    return person
+
+
+@login_required
+def person_update(request, person_id: int):
+    """Correct a record on the spot: phones, the household's address, special-care groups, freshness."""
+    _require_staff(request.user)
+    person = _person_or_404(request.user, person_id)
+    if not registry_selectors.person_queryset(user=request.user, action="change").filter(pk=person.pk).exists():
+        raise PermissionDenied(_("You may not change this record."))
+    links = {link.tag.code: link.level for link in person.tag_links.select_related("tag")}
+    status = 200
+    if request.method == "POST":
+        form = RecordUpdateForm(request.POST)
+        if form.is_valid() and _save_record(request, person, form, links):
+            messages.success(request, _("The record of %(name)s is updated.") % {"name": person})
+            return redirect("workbench:person_update", person_id=person.pk)
+        status = 400
+    else:
+        form = RecordUpdateForm(initial={"care_tags": list(links)})
+    return render(request, "workbench/person_update.html", {"person": person, "form": form, "links": links},
+                  status=status)
+
+
+def _save_record(request, person: Person, form: RecordUpdateForm, links: dict[str, str]) -> bool:
+    """Every change or none: the errors go beside their fields."""
+    data = form.cleaned_data
+    changes = {"care_tags": {code: links.get(code, "") for code in data["care_tags"]}}
+    for name in ("phone", "emergency_contact_phone"):
+        if data[name].strip():
+            changes[name] = data[name]
+    address = data["address"].strip()
+    if address and person.household_id is None:
+        form.add_error("address", _("This person belongs to no household, so there is no address to change."))
+        return False
+    try:
+        with transaction.atomic():
+            registry_services.person_update(actor=request.user, person=person, changes=changes)
+            if address:
+                household = registry_selectors.household_get(user=request.user, pk=person.household_id, action="change")
+                if household is None:
+                    raise ValidationError({"address": _("This household lies outside your area.")})
+                registry_services.household_update(actor=request.user, household=household,
+                                                   changes={"address": address})
+            if data["verified"]:
+                registry_services.person_verify(actor=request.user, person=person)
+    except ValidationError as error:
+        for field, problems in (error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}).items():
+            form.add_error(field if field in form.fields else None, problems)
+        return False
+    return True
