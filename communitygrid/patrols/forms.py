@@ -26,9 +26,10 @@ class EndForm(forms.Form):
 
 class IssueForm(forms.Form):
     category = forms.ChoiceField(label=_("Category"))
-    description = forms.CharField(label=_("What did you find?"), required=False, max_length=5000,
-                                  widget=forms.Textarea(attrs={"rows": 3}))
-    building = forms.TypedChoiceField(label=_("Building"), required=False, coerce=int, empty_value=None)
+    description = forms.CharField(label=_("What did you find?"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3}),
+                                  error_messages={"required": _("What did you find: describe the issue.")})
+    building = forms.TypedChoiceField(label=_("Building"), required=False, coerce=int, empty_value=None,
+                                      error_messages={"invalid_choice": _("Building: choose one from the list.")})
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100)
 
     def __init__(self, *args, buildings=None, **kwargs):
@@ -36,6 +37,7 @@ class IssueForm(forms.Form):
         self.fields["category"].choices = [("", _("Choose…"))] + [
             (c.code, "%s · %s" % (c.parent.label, c.label)) for c in category_leaves().order_by("parent__sort", "sort")]
         self.fields["category"].error_messages["required"] = _("Category: choose what kind of issue it is.")
+        self.fields["category"].error_messages["invalid_choice"] = _("Category: choose one from the list.")
         if buildings is None:
             del self.fields["building"]
         else:

@@ -7,7 +7,7 @@ found". The to-do list reads people only through the registry's scoped selector.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -81,7 +81,6 @@ class Due:
     due: dt.date
     days_overdue: int
     household_id: int | None = None
-    reasons: list[str] = field(default_factory=list)
 
     @property
     def overdue(self) -> bool:

@@ -33,11 +33,18 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, problems)
 
 
+# Fewer items per screen in elder mode; "show all" lifts the limit.
+TODO_SHOWN = {False: 10, True: 5}
+
+
 def _index(request, *, start_errors: dict | None = None, status: int = 200):
     user = request.user
+    todo = selectors.care_todo(user=user)
+    shown = len(todo) if request.GET.get("all") == "1" else TODO_SHOWN[request.COOKIES.get("cg_elder") == "1"]
     return render(request, "patrols/index.html", {
         "open_visit": selectors.open_visit(user=user), "grids": selectors.worker_grids(user=user),
-        "todo": selectors.care_todo(user=user), "visits": selectors.visit_list(user=user, limit=20),
+        "todo": todo[:shown], "todo_hidden": max(len(todo) - shown, 0),
+        "visits": selectors.visit_list(user=user, limit=10),
         "start_errors": start_errors or {}, "today": timezone.localdate(),
     }, status=status)
 

@@ -174,6 +174,11 @@ def demo_city_build(*, scale: float = 1.0, seed: int = SEED, today: dt.date | No
 
     report.cases = demo_history_build(per_year=round(report.persons * CASES_PER_RESIDENT_YEAR), today=today)
     watch.lap("cases", gettext("Case history: %(cases)d cases over the past year") % {"cases": report.cases})
+
+    from communitygrid.patrols.demo import demo_visits_build
+
+    visits = demo_visits_build(today=today)
+    watch.lap("visits", gettext("Patrols and home visits: %(visits)d over the past eight weeks") % {"visits": visits})
     return report
 
 

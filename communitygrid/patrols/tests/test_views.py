@@ -137,11 +137,12 @@ def test_ending_an_ended_visit_is_a_409(grid_people, logged):
 
 @pytest.mark.parametrize("data,text", [
     ({"description": "x"}, "Category: choose what kind of issue it is"),
-    ({"category": "nonsense", "description": "x"}, "Select a valid choice"),
-    ({"category": "repair_leak", "description": "", "building": "IN"}, "Description is required"),
+    ({"category": "nonsense", "description": "x"}, "Category: choose one from the list"),
+    ({"category": "repair_leak", "description": "   ", "building": "IN"}, "What did you find: describe the issue"),
+    ({"category": "repair_leak", "description": "", "building": "IN"}, "What did you find: describe the issue"),
     ({"category": "repair_leak", "description": "x"}, "Choose the building where the issue is"),
     ({"category": "repair_leak", "description": "x", "building": "FAR"}, "outside the patrolled grid"),
-    ({"category": "repair_leak", "description": "x", "building": "abc"}, "Building"),
+    ({"category": "repair_leak", "description": "x", "building": "abc"}, "Building: choose one from the list"),
 ])
 def test_bad_issue_input_on_a_patrol_is_a_400_and_makes_no_case(grid_people, logged, data, text):
     p = grid_people
