@@ -30,6 +30,7 @@ ISSUES = [
     ("affairs_policy", "老人想了解高龄津贴怎么申请"),
     ("repair_leak", "卫生间水管渗水，楼下天花板有水渍"),
 ]
+ISSUE_EVERY_NTH_WORKER = 3
 OUTCOME_WEIGHTS = [(Visit.Outcome.ALL_WELL, 80), (Visit.Outcome.FOLLOW_UP, 12), (Visit.Outcome.NOBODY_HOME, 8)]
 
 
@@ -39,8 +40,8 @@ def _at(day: dt.date, hour: int, minute: int) -> dt.datetime:
 
 
 @transaction.atomic
-def demo_visits_build(*, today: dt.date | None = None, seed: int = 11) -> int:
-    """Write the visit history of every grid worker; returns how many visits were written."""
+def demo_visits_build(*, today: dt.date | None = None, seed: int = 11) -> tuple[int, int]:
+    """Write the visit history of every grid worker; returns how many visits and cases were written."""
     today = today or timezone.localdate()
     rng = random.Random(seed)
     start = today - dt.timedelta(weeks=WEEKS)
@@ -97,18 +98,20 @@ def demo_visits_build(*, today: dt.date | None = None, seed: int = 11) -> int:
     Visit.objects.bulk_create(visits, batch_size=2000)
     VisitPerson.objects.bulk_create([VisitPerson(visit_id=visits[i].pk, person_id=p) for i, p in seen],
                                     batch_size=5000)
-    _recent_issues(workers, rng)
-    return len(visits)
+    return len(visits), _recent_issues(workers, rng)
 
 
-def _recent_issues(workers, rng: random.Random) -> None:
-    """The latest home visits of each worker turned up an issue or two, recorded as cases the way
-    the visit page does it (so they are open in the workers' inboxes now); the demo worker has
-    taken one of them on already."""
+def _recent_issues(workers, rng: random.Random) -> int:
+    """The latest home visits of the demo worker and of every third colleague turned up issues,
+    recorded as cases the way the visit page does it (so they are open in those inboxes now); the
+    demo worker has taken some of them on already. Returns how many cases were written."""
     from communitygrid.cases.services import case_accept
     from communitygrid.patrols.services import visit_report_issue
 
+    written = 0
     for n, worker in enumerate(workers):
+        if n % ISSUE_EVERY_NTH_WORKER:
+            continue
         latest = list(Visit.objects.filter(worker=worker, kind=Visit.Kind.HOME, flag="").order_by("-started_at")[:4])
         latest = latest[: 4 if n == 0 else 1]
         for visit, (category, text) in zip(latest, rng.sample(ISSUES, len(latest))):
@@ -116,3 +119,5 @@ def _recent_issues(workers, rng: random.Random) -> None:
                                        idempotency_key=f"demo-visit-{visit.pk}")
             if n == 0 and issue.case.assignee_id == worker.pk and issue.case.status == "assigned" and rng.random() < 0.5:
                 case_accept(case=issue.case, actor=worker, note="已联系居民，明天上门")
+            written += 1
+    return written

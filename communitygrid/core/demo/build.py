@@ -177,7 +177,8 @@ def demo_city_build(*, scale: float = 1.0, seed: int = SEED, today: dt.date | No
 
     from communitygrid.patrols.demo import demo_visits_build
 
-    visits = demo_visits_build(today=today)
+    visits, issues = demo_visits_build(today=today)
+    report.cases += issues
     watch.lap("visits", gettext("Patrols and home visits: %(visits)d over the past eight weeks") % {"visits": visits})
     return report
 
