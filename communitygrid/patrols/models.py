@@ -48,8 +48,8 @@ class Visit(models.Model):
     grid = models.ForeignKey("geo.Node", on_delete=models.PROTECT, related_name="visits", verbose_name=_("grid"))
     household = models.ForeignKey("registry.Household", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="visits", verbose_name=_("household"))
-    started_at = models.DateTimeField(_("started at"), editable=False)
-    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True, editable=False)
+    started_at = models.DateTimeField(_("visit started at"), editable=False)
+    ended_at = models.DateTimeField(_("visit ended at"), null=True, blank=True, editable=False)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     flag = models.CharField(_("flag"), max_length=16, choices=Flag.choices, blank=True)

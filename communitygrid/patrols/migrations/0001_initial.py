@@ -23,8 +23,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('patrol', 'Patrol'), ('home', 'Home visit')], max_length=8, verbose_name='kind')),
-                ('started_at', models.DateTimeField(editable=False, verbose_name='started at')),
-                ('ended_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='ended at')),
+                ('started_at', models.DateTimeField(editable=False, verbose_name='visit started at')),
+                ('ended_at', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='visit ended at')),
                 ('outcome', models.CharField(blank=True, choices=[('all_well', 'All well'), ('follow_up', 'Needs follow-up'), ('nobody_home', 'Nobody at home')], max_length=16, verbose_name='outcome')),
                 ('notes', models.TextField(blank=True, verbose_name='notes')),
                 ('flag', models.CharField(blank=True, choices=[('too_short', 'Shorter than the minimum visit'), ('too_long', 'Left open longer than a visit can last')], max_length=16, verbose_name='flag')),
