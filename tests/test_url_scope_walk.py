@@ -352,6 +352,8 @@ def _open311_request(*, user, records, **_):
     return Open311Request.objects.create(case=records[apps.get_model("cases.case")], key=key,
                                          token=("c" if _is_canary(user) else "i") * 32,
                                          address_string=_marked(user, "幸福路 8 号"), account_id="acc")
+
+
 def _visit(*, grid, person, household, user, users, **_):
     from django.utils import timezone
 
