@@ -35,9 +35,11 @@ api.add_decorator(guards.idempotency_claim_step, mode="operation")
 from communitygrid.cases.api import router as cases_router  # noqa: E402
 from communitygrid.geo.api import router as geo_router  # noqa: E402
 from communitygrid.notifications.api import router as webhooks_router  # noqa: E402
+from communitygrid.insights.api import router as insights_router  # noqa: E402
 from communitygrid.registry.api import router as registry_router  # noqa: E402
 
 api.add_router("/v1/geo", geo_router)
 api.add_router("/v1/registry", registry_router)
 api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/webhooks", webhooks_router)
+api.add_router("/v1/insights", insights_router)

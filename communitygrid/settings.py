@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "communitygrid.open311",
     "communitygrid.patrols",
     "communitygrid.workbench",
+    "communitygrid.insights",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("registry/", include("communitygrid.registry.urls")),
     path("privacy/", include("communitygrid.privacy.urls")),
     path("cases/", include("communitygrid.cases.urls")),
+    path("insights/", include("communitygrid.insights.urls")),
     path("notifications/", include("communitygrid.notifications.urls")),
     path("open311/", include("communitygrid.open311.urls")),
     path("workbench/", include("communitygrid.workbench.urls")),

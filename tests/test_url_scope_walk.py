@@ -491,6 +491,12 @@ def _case_actions() -> list[str]:
     return sorted(set(api.ACTIONS) | set(states.TRANSITIONS))
 
 
+def _insight_figures() -> list[str]:
+    from communitygrid.insights.selectors import FIGURES
+
+    return sorted(FIGURES)
+
+
 # Parameters that name no record but one of a set of words: (route, parameter) → every value the
 # endpoint accepts, read from the app's own code, so each is tried (and a new one the day it is added).
 def _workbench_actions() -> list[str]:
@@ -503,6 +509,7 @@ def _workbench_actions() -> list[str]:
 WORD_PARAMS: dict[tuple[str, str], Callable[[], list[str]]] = {
     ("api/v1/cases/<case_id>/actions/<action>", "action"): _case_actions,
     ("workbench/cases/<int:case_id>/act/<str:action>", "action"): _workbench_actions,
+    ("api/v1/insights/figures/<name>", "name"): _insight_figures,
 }
 # Open311's format suffix: every route under open311/ is walked in both formats.
 OPEN311_FORMATS = ("json", "xml")
@@ -669,7 +676,9 @@ def search_query(world: World) -> dict:
     spaced_id = f"{id_number[:6]} {id_number[6:14]} {id_number[14:]}"
     prefix = MARKER[:-1]
     return {"q": prefix, "search": prefix, "name": prefix, "phone": f"+86 {phone[:3]}-{phone[3:7]}-{phone[7:]}",
-            "id_number": spaced_id, "grid": world.canary_grid.code, "code": world.canary_grid.code}
+            "id_number": spaced_id, "grid": world.canary_grid.code, "code": world.canary_grid.code,
+            # The cockpit's area filter, and the figure whose cases a list shows.
+            "node": world.canary_grid.code, "measure": "submitted"}
 
 
 def write_payload(route: Route, world: World) -> dict:

@@ -180,6 +180,13 @@ def demo_city_build(*, scale: float = 1.0, seed: int = SEED, today: dt.date | No
     visits, issues = demo_visits_build(today=today)
     report.cases += issues
     watch.lap("visits", gettext("Patrols and home visits: %(visits)d over the past eight weeks") % {"visits": visits})
+
+    # The cockpit reads rollups, not cases: build them once for the whole history.
+    from communitygrid.insights.rollups import present_refresh, rollups_rebuild
+
+    rollups_rebuild()
+    present_refresh()
+    watch.lap("rollups", gettext("Cockpit rollups built"))
     return report
 
 
