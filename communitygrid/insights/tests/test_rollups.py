@@ -141,3 +141,19 @@ def test_present_counts_open_overdue_and_urgent_per_node(history, now):
         row[2] += u
     assert dict(stored) == dict(expected)
     assert any(v[1] for v in expected.values())
+
+
+def test_the_periodic_job_is_declared_once_for_both_runners_and_keeps_rollups_exact(history, city, users):
+    from communitygrid.celery import beat_entries
+    from communitygrid.core.scheduler import periodic_jobs
+    from communitygrid.insights.tasks import refresh
+
+    assert (refresh, 60) in periodic_jobs()
+    assert "insights.refresh" in [name for name, _seconds, _signature in beat_entries()]
+    refresh()  # first run: no watermark yet, every case is new
+    assert stored_rollups() == expected_rollups()
+    from .conftest import history_build
+
+    history_build(city, count=15, seed=5, users=users)
+    refresh()
+    assert stored_rollups() == expected_rollups()
