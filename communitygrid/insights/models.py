@@ -34,6 +34,7 @@ class NodeLink(models.Model):
 
 class Span(models.TextChoices):
     DAY = "day", _("Day")
+    WEEK = "week", _("Week")
     MONTH = "month", _("Month")
 
 
@@ -55,7 +56,9 @@ class CaseRollup(CaseRollupBase):
     span = models.CharField(max_length=5, choices=Span.choices)
     start = models.DateField()
     node = models.ForeignKey("geo.Node", on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    category = models.ForeignKey("cases.Category", on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    # Empty: every category (the sum of the day's category rows), so unfiltered figures read few rows.
+    category = models.ForeignKey("cases.Category", null=True, on_delete=models.CASCADE, related_name="+",
+                                 db_constraint=False)
     tier = models.CharField(max_length=16)
 
     class Meta:
@@ -102,7 +105,8 @@ class HeatCell(models.Model):
     cases = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["node"], name="insights_heat_node")]
+        # The map shows a node's busiest cells first.
+        indexes = [models.Index(fields=["node", "-cases"], name="insights_heat_node")]
 
 
 class RollupState(models.Model):

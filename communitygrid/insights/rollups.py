@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import BigIntegerField, Count, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models import Case as When_
 from django.db.models import When
-from django.db.models.functions import Round, TruncDate, TruncMonth
+from django.db.models.functions import Round, TruncDate, TruncMonth, TruncWeek
 from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
@@ -147,16 +147,35 @@ def _day_rows_from_cases(cases: QuerySet, ancestors: list[int] | None = None) ->
                                               "category_id": "category"})
 
 
-def _month_rows_from_days(days: QuerySet) -> int:
+def week_of(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+SPAN_START = {Span.WEEK: week_of, Span.MONTH: month_of}
+SPAN_NEXT = {Span.WEEK: lambda day: day + dt.timedelta(days=7), Span.MONTH: next_month}
+SPAN_TRUNC = {Span.WEEK: TruncWeek, Span.MONTH: TruncMonth}
+
+
+def _sum_rows(source: QuerySet, *, span: str, start, group: list[str]) -> int:
+    """Insert rows of ``span`` summing the ``source`` rows, grouped by node, tier and ``group``."""
     query = (
-        days.order_by()
-        .annotate(span_=Value(Span.MONTH), start_=TruncMonth("start"))
-        .values("node_id", "category_id", "tier", "span_", "start_")
+        source.order_by().annotate(span_=Value(span), start_=start)
+        .values("node_id", "tier", *group, "span_", "start_")
         .annotate(**{f"{name}_": Sum(name) for name in MEASURES})
     )
     columns = {"span_": "span", "start_": "start", "node_id": "node", "category_id": "category",
                **{f"{name}_": name for name in MEASURES}}
     return _insert_select(CaseRollup, query, columns)
+
+
+def _all_category_rows(day_rows: QuerySet) -> int:
+    """Per day, node and tier, the sum over every category (category empty): the figures without a
+    category filter, the cockpit's usual view, read one row per tier instead of one per category."""
+    return _sum_rows(day_rows.filter(category__isnull=False), span=Span.DAY, start=F("start"), group=[])
+
+
+def _span_rows_from_days(day_rows: QuerySet, span: str) -> int:
+    return _sum_rows(day_rows, span=span, start=SPAN_TRUNC[span]("start"), group=["category_id"])
 
 
 @transaction.atomic
@@ -166,23 +185,25 @@ def rollups_rebuild(*, since: dt.date | None = None) -> dict:
     state = RollupState.get(lock=True)
     last_event = CaseEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     last_case = Case.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    days = CaseRollup.objects.filter(span=Span.DAY)
-    months = CaseRollup.objects.filter(span=Span.MONTH)
     cases = Case.objects.all()
+    days = CaseRollup.objects.filter(span=Span.DAY)
     if since is not None:
-        days = days.filter(start__gte=since)
-        months = months.filter(start__gte=month_of(since))
         cases = cases.filter(created_at__gte=day_start(since))
+        days = days.filter(start__gte=since)
     days.delete()
-    months.delete()
-    day_rows = _day_rows_from_cases(cases)
-    month_source = CaseRollup.objects.filter(span=Span.DAY)
-    if since is not None:
-        month_source = month_source.filter(start__gte=month_of(since))
-    month_rows = _month_rows_from_days(month_source)
+    counts = {"day_rows": _day_rows_from_cases(cases)}
+    counts["day_rows"] += _all_category_rows(days)
+    for span in (Span.WEEK, Span.MONTH):
+        rows = CaseRollup.objects.filter(span=span)
+        source = CaseRollup.objects.filter(span=Span.DAY)
+        if since is not None:
+            rows = rows.filter(start__gte=SPAN_START[span](since))
+            source = source.filter(start__gte=SPAN_START[span](since))
+        rows.delete()
+        counts[f"{span}_rows"] = _span_rows_from_days(source, span)
     state.last_event_id, state.last_case_id, state.rollups_at = last_event, last_case, timezone.now()
     state.save(update_fields=["last_event_id", "last_case_id", "rollups_at"])
-    return {"day_rows": day_rows, "month_rows": month_rows}
+    return counts
 
 
 @transaction.atomic
@@ -203,19 +224,23 @@ def rollups_update() -> dict:
     all_grids = set().union(*grids_by_day.values())
     for grid_id, ancestor_id in NodeLink.objects.filter(descendant_id__in=all_grids).values_list("descendant_id", "ancestor_id"):
         ancestors_of[grid_id].add(ancestor_id)
-    nodes_by_month: dict[dt.date, set[int]] = defaultdict(set)
+    dirty: dict[str, dict[dt.date, set[int]]] = {Span.WEEK: defaultdict(set), Span.MONTH: defaultdict(set)}
     for day, grids in sorted(grids_by_day.items()):
         nodes = sorted(set().union(*(ancestors_of[g] for g in grids)))
-        CaseRollup.objects.filter(span=Span.DAY, start=day, node_id__in=nodes).delete()
+        rows = CaseRollup.objects.filter(span=Span.DAY, start=day, node_id__in=nodes)
+        rows.delete()
         _day_rows_from_cases(
             Case.objects.filter(created_at__gte=day_start(day), created_at__lt=day_start(day + dt.timedelta(days=1))),
             ancestors=nodes,
         )
-        nodes_by_month[month_of(day)].update(nodes)
-    for month, nodes in nodes_by_month.items():
-        CaseRollup.objects.filter(span=Span.MONTH, start=month, node_id__in=nodes).delete()
-        _month_rows_from_days(CaseRollup.objects.filter(span=Span.DAY, start__gte=month, start__lt=next_month(month),
-                                                        node_id__in=nodes))
+        _all_category_rows(rows)
+        for span, by_start in dirty.items():
+            by_start[SPAN_START[span](day)].update(nodes)
+    for span, by_start in dirty.items():
+        for start, nodes in by_start.items():
+            CaseRollup.objects.filter(span=span, start=start, node_id__in=nodes).delete()
+            _span_rows_from_days(CaseRollup.objects.filter(span=Span.DAY, start__gte=start,
+                                                           start__lt=SPAN_NEXT[span](start), node_id__in=nodes), span)
     state.last_event_id, state.last_case_id, state.rollups_at = last_event, last_case, timezone.now()
     state.save(update_fields=["last_event_id", "last_case_id", "rollups_at"])
     return {"days": len(grids_by_day)}

@@ -24,7 +24,9 @@ from communitygrid.insights.definitions import (
 )
 from communitygrid.insights.errors import InvalidFilter, NoFigures, NotFound
 from communitygrid.insights.models import CaseRollup, HeatCell, OpenRollup, RollupState, Span, WorkerLoad
-from communitygrid.insights.rollups import HEAT_DAYS, MEASURES, day_start, local_day, month_of, next_month
+from communitygrid.insights.rollups import (
+    HEAT_DAYS, MEASURES, SPAN_NEXT, SPAN_START, day_start, local_day, month_of, next_month,
+)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 3 * 366
@@ -118,26 +120,28 @@ def filters_parse(*, user: User, node: str | None = None, start: str | None = No
 
 # ---------------------------------------------------------------- reading rollups
 
-def _full_months(start: dt.date, end: dt.date) -> list[dt.date]:
-    months, month = [], start if start.day == 1 else next_month(start)
-    while next_month(month) - dt.timedelta(days=1) <= end:
-        months.append(month)
-        month = next_month(month)
-    return months
+def _full_spans(start: dt.date, end: dt.date, span: str) -> list[dt.date]:
+    """The weeks or months lying wholly inside [start, end]."""
+    first, following = SPAN_START[span], SPAN_NEXT[span]
+    spans, begin = [], start if first(start) == start else following(first(start))
+    while following(begin) - dt.timedelta(days=1) <= end:
+        spans.append(begin)
+        begin = following(begin)
+    return spans
 
 
-def _period_sql(start: dt.date, end: dt.date, *, days_only: bool = False) -> tuple[str, list]:
-    """Rows covering [start, end]: whole months from month rows, the edges from day rows."""
+def _period_sql(start: dt.date, end: dt.date, *, span: str | None = Span.MONTH) -> tuple[str, list]:
+    """Rows covering [start, end]: whole weeks or months from their rows, the edges from day rows."""
     day = connection.ops.adapt_datefield_value
-    months = [] if days_only else _full_months(start, end)
-    if not months:
+    spans = _full_spans(start, end, span) if span else []
+    if not spans:
         return "(span = %s AND start >= %s AND start <= %s)", [Span.DAY, day(start), day(end)]
-    parts = ["(span = %%s AND start IN (%s))" % ", ".join(["%s"] * len(months))]
-    params: list = [Span.MONTH, *(day(m) for m in months)]
-    if start < months[0]:
+    parts = ["(span = %%s AND start IN (%s))" % ", ".join(["%s"] * len(spans))]
+    params: list = [span, *(day(m) for m in spans)]
+    if start < spans[0]:
         parts.append("(span = %s AND start >= %s AND start < %s)")
-        params += [Span.DAY, day(start), day(months[0])]
-    after = next_month(months[-1])
+        params += [Span.DAY, day(start), day(spans[0])]
+    after = SPAN_NEXT[span](spans[-1])
     if after <= end:
         parts.append("(span = %s AND start >= %s AND start <= %s)")
         params += [Span.DAY, day(after), day(end)]
@@ -149,7 +153,7 @@ _GROUPS = {"tier": '"tier"', "node_id": '"node_id"', "start": '"start"'}
 
 
 def _sums(filters: Filters, *group: str, start: dt.date | None = None, end: dt.date | None = None,
-          days_only: bool = False) -> list[dict]:
+          span: str | None = Span.MONTH) -> list[dict]:
     """Sums of every measure over the filters' rows, optionally grouped.
 
     Written as one plain statement: the ORM spends longer compiling fifty ``Sum()`` expressions
@@ -158,12 +162,14 @@ def _sums(filters: Filters, *group: str, start: dt.date | None = None, end: dt.d
     node_ids = [n.pk for n in filters.nodes]
     if not node_ids:
         return [] if group else [dict.fromkeys(MEASURES, 0)]
-    period, params = _period_sql(start or filters.start, end or filters.end, days_only=days_only)
+    period, params = _period_sql(start or filters.start, end or filters.end, span=span)
     where = ["node_id IN (%s)" % ", ".join(["%s"] * len(node_ids)), period]
     params = [*node_ids, *params]
     if filters.category_ids:
         where.append("category_id IN (%s)" % ", ".join(["%s"] * len(filters.category_ids)))
         params += filters.category_ids
+    else:
+        where.append("category_id IS NULL")  # the all-category rows
     columns = [_GROUPS[g] for g in group]
     sql = "SELECT %s FROM %s WHERE %s" % (", ".join([*columns, _SUMS_SQL]), CaseRollup._meta.db_table,
                                          " AND ".join(where))
@@ -276,7 +282,7 @@ RATE_COLUMNS = [
 def summary(filters: Filters) -> Figure:
     today = local_day(timezone.now())
     period = _total(filters)
-    today_row = _sums(filters, start=today, end=today, days_only=True)[0]
+    today_row = _sums(filters, start=today, end=today, span=None)[0]
     present = _present(filters).aggregate(open=Sum("open"), overdue=Sum("overdue"), urgent=Sum("urgent"))
     totals = {
         "today": today_row["submitted"], **{k: present[k] or 0 for k in CURRENT},
@@ -409,7 +415,7 @@ def trends(filters: Filters, *, by: str = "week") -> Figure:
         raise InvalidFilter(_("Group by: “%(value)s” is not one of week, month.") % {"value": str(by)[:20]}, field="by")
     rows_by: dict[dt.date, dict] = {}
     # By month: whole months from month rows, the period's edges from day rows.
-    for row in _sums(filters, "start", days_only=by == "week"):
+    for row in _sums(filters, "start", span=Span.WEEK if by == "week" else Span.MONTH):
         key = month_of(row["start"]) if by == "month" else row["start"] - dt.timedelta(days=row["start"].weekday())
         into = rows_by.setdefault(key, dict.fromkeys(MEASURES, 0))
         for m in MEASURES:
@@ -460,9 +466,14 @@ def areas(filters: Filters) -> Figure:
     return figure
 
 
+# A map stays legible (and light) with this many circles; the busiest cells are kept.
+HEAT_CELLS = 1500
+
+
 def heat(filters: Filters) -> Figure:
-    rows = [{"lon": lon, "lat": lat, "cases": n} for lon, lat, n in
-            HeatCell.objects.filter(node__in=[n.pk for n in filters.nodes]).values_list("lon", "lat", "cases")]
+    cells = (HeatCell.objects.filter(node__in=[n.pk for n in filters.nodes]).order_by("-cases")
+             .values_list("lon", "lat", "cases")[:HEAT_CELLS])
+    rows = [{"lon": lon, "lat": lat, "cases": n} for lon, lat, n in cells]
     columns = [("lon", _("Longitude")), ("lat", _("Latitude")), ("cases", _("Cases"))]
     return Figure("heat", _("Cases of the last %(days)s days") % {"days": HEAT_DAYS}, columns, rows, filters,
                   _as_of(filters)[1])

@@ -60,11 +60,14 @@ def expected_rollups() -> dict:
     expected = defaultdict(lambda: dict.fromkeys(MEASURES, 0))
     for case in Case.objects.all():
         day = case.created_at.astimezone(ZONE).date()
+        week = day - dt.timedelta(days=day.weekday())
         for part in paths[case.grid_id].strip("/").split("/"):
-            for span, start in ((Span.DAY, day), (Span.MONTH, day.replace(day=1))):
-                row = expected[(span, start, int(part), case.category_id, case.tier)]
-                for name, value in expected_measures(case).items():
-                    row[name] += value
+            for span, start in ((Span.DAY, day), (Span.WEEK, week), (Span.MONTH, day.replace(day=1))):
+                # Each category's row, and the row of every category together (category empty).
+                for category in (case.category_id, None):
+                    row = expected[(span, start, int(part), category, case.tier)]
+                    for name, value in expected_measures(case).items():
+                        row[name] += value
     return {key: dict(value) for key, value in expected.items()}
 
 
@@ -80,7 +83,7 @@ def test_rebuild_gives_exactly_the_direct_computation_at_every_level(history):
     for key in expected:
         assert stored[key] == expected[key], key
     # The history reaches every level, every tier and a month end.
-    assert {key[0] for key in stored} == {Span.DAY, Span.MONTH}
+    assert {key[0] for key in stored} == {Span.DAY, Span.WEEK, Span.MONTH}
     assert len({key[1] for key in stored if key[0] == Span.MONTH}) >= 2
 
 
