@@ -7,8 +7,6 @@ code); ``format=csv|xlsx`` exports the same table. Every number carries a link t
 an area outside yours: 404; a role without figures: 403.
 """
 
-# No ``from __future__ import annotations``: the shared ``answers`` wrapper comes from cases.api, and
-# Ninja would resolve string annotations in that module's namespace.
 import datetime as dt
 from typing import Any, Literal
 
@@ -17,12 +15,14 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
-from communitygrid.cases.api import ERRORS, answers
 from communitygrid.insights import selectors
 from communitygrid.insights.errors import InvalidFilter
 from communitygrid.insights.exports import table_response
+from communitygrid.restapi.errors import ErrorOut
 
 router = Router(tags=["insights"])
+# The selectors' errors (the cases app's kinds) become their 4xx by communitygrid.restapi's handlers.
+ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 MAX_OFFSET = 10**7
 
 
@@ -87,7 +87,6 @@ def _filters(request, params: FilterIn) -> selectors.Filters:
 
 
 @router.get("/cases", response={200: CasesOut, **ERRORS}, url_name="insights_cases")
-@answers
 def cases(request, params: Query[CasesIn]):
     """The cases behind a number (no personal data): same filters, plus the number's measure."""
     filters = _filters(request, params)
@@ -107,7 +106,6 @@ def cases(request, params: Query[CasesIn]):
 
 
 @router.get("/figures/{name}", response={200: FigureOut, **ERRORS}, url_name="insights_figure")
-@answers
 def figure(request, name: Literal[tuple(selectors.FIGURES)], params: Query[FilterIn]):  # type: ignore[valid-type]
     """One figure of the cockpit: summary, tiers, escalation, satisfaction, backlog, workload, areas,
     heat, trends-week, trends-month."""
