@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "communitygrid.patrols",
     "communitygrid.workbench",
     "communitygrid.insights",
+    "communitygrid.portal",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,19 @@ NOTIFICATION_DELIVER_EVERY_SECONDS = env_int("CG_NOTIFICATION_DELIVER_EVERY_SECO
 # Cases: open cases one person may hold before dispatch looks elsewhere; attachment size cap.
 CASE_WORKLOAD_CAP = env_int("CG_CASE_WORKLOAD_CAP", 30)
 CASE_ATTACHMENT_MAX_BYTES = env_int("CG_CASE_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
+# Residents sign up and sign in with a one-time code sent to their mobile number. The sender is
+# "screen" (the code is shown on the page: the demo, or a closed network without an SMS gateway)
+# or the dotted path of a class with ``send(*, phone, message)`` (see communitygrid/accounts/sms.py).
+SMS_SENDER = env_str("CG_SMS_SENDER", "screen")
+OTP_TTL_SECONDS = env_int("CG_OTP_TTL_SECONDS", 300)
+OTP_MAX_ATTEMPTS = env_int("CG_OTP_MAX_ATTEMPTS", 5)
+OTP_RESEND_SECONDS = env_int("CG_OTP_RESEND_SECONDS", 60)
+OTP_PER_PHONE_PER_HOUR = env_int("CG_OTP_PER_PHONE_PER_HOUR", 5)
+OTP_PER_IP_PER_HOUR = env_int("CG_OTP_PER_IP_PER_HOUR", 30)
+# Optional map tiles for the resident portal's map (e.g. an intranet tile server); empty by default:
+# the map then draws the grids' own outlines on a plain background (closed networks).
+CG_MAP_TILE_URL = env_str("CG_MAP_TILE_URL", "")
 
 # Households per comprehensive grid and per grid worker (PRODUCT.md capability 1).
 GRID_HOUSEHOLDS_MIN = env_int("CG_GRID_HOUSEHOLDS_MIN", 300)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("open311/", include("communitygrid.open311.urls")),
     path("workbench/", include("communitygrid.workbench.urls")),
     path("patrols/", include("communitygrid.patrols.urls")),
+    path("portal/", include("communitygrid.portal.urls")),
     path("admin/", admin_site.urls),
     path("api/", api.urls),
 ]

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from communitygrid.privacy.fields import EncryptedField
 
 
 class Role(models.TextChoices):
@@ -129,3 +132,45 @@ class SignInEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.outcome}"
+
+
+class ResidentPhone(models.Model):
+    """The mobile number a resident signs in with (one-time code), encrypted, found by blind index."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="resident_phone", verbose_name=_("user"))
+    phone = EncryptedField(_("mobile number"), kind="phone", blind_index_field="phone_bidx")
+    phone_bidx = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField(_("signed up at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("resident phone")
+        verbose_name_plural = _("resident phones")
+        constraints = [models.UniqueConstraint(fields=["phone_bidx"], name="resident_phone_unique")]
+
+    def __str__(self) -> str:
+        return str(self.phone)
+
+
+class OneTimeCode(models.Model):
+    """A sign-in code sent to a mobile number: only its keyed hash is kept; it expires and
+    dies after a few wrong tries. Rows are also what the per-number and per-address throttle counts."""
+
+    phone = EncryptedField(_("mobile number"), kind="phone", blind_index_field="phone_bidx")
+    phone_bidx = models.CharField(max_length=32, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong attempts"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [
+            models.Index(fields=["phone_bidx", "created_at"], name="otp_phone_throttle_idx"),
+            models.Index(fields=["ip_address", "created_at"], name="otp_ip_throttle_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"

@@ -2,17 +2,24 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
+import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_ipv46_address
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import F
+from django.utils import timezone, translation
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from communitygrid.accounts.models import Department, Role, SignInEvent, User
+from communitygrid.accounts.models import Department, OneTimeCode, ResidentPhone, Role, SignInEvent, User
 from communitygrid.geo.models import Level, Node
+from communitygrid.privacy import crypto
 
 # Which hierarchy levels a role's scope nodes may be at; a role absent here takes no scope.
 SCOPE_LEVELS: dict[str, set[str]] = {
@@ -201,3 +208,129 @@ def sign_in_event_record(*, outcome: str, username: str | None, user: User | Non
         user_agent=agent,
     )
 
+
+
+# --- Residents: sign up and sign in with a one-time code -------------------------------
+
+class CodeRefused(Exception):
+    """A one-time code request or check refused: the message names the field and the problem.
+
+    ``status`` is the HTTP answer: 400 for bad input, 429 when a limit is reached, 403 for a
+    disabled account. Nothing but the wrong-attempt counter is written when this is raised.
+    """
+
+    def __init__(self, message: str, *, field: str, status: int = 400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+@dataclass
+class CodeSent:
+    challenge: OneTimeCode
+    # The code itself, only when the configured sender shows it on the page (demo).
+    code_on_screen: str | None
+
+
+def _code_hash(phone_bidx: str, code: str) -> str:
+    return salted_hmac("communitygrid.accounts.otp", f"{phone_bidx}:{code}", algorithm="sha256").hexdigest()
+
+
+def mobile_number(value: str | None) -> str:
+    """The 11-digit mobile number in ``value``; CodeRefused (field "phone") naming what is wrong."""
+    from communitygrid.registry.validators import normalise_phone
+
+    if not (value or "").strip():
+        raise CodeRefused(_("Enter your mobile number."), field="phone")
+    try:
+        phone = normalise_phone(value)
+    except ValidationError as exc:
+        raise CodeRefused(" ".join(exc.messages), field="phone")
+    if not phone.startswith("1"):
+        raise CodeRefused(_("Codes are sent by text message: enter a mobile number (11 digits starting with 13–19), "
+                            "not a landline."), field="phone")
+    return phone
+
+
+@transaction.atomic
+def one_time_code_send(*, phone: str, ip_address: str | None, now: dt.datetime | None = None) -> CodeSent:
+    """Send a sign-in code to ``phone``, within the per-number and per-address limits."""
+    from communitygrid.accounts.sms import sms_sender
+
+    phone = mobile_number(phone)
+    now = now or timezone.now()
+    bidx = crypto.blind_index("phone", phone)
+    hour_ago = now - dt.timedelta(hours=1)
+    recent = OneTimeCode.objects.filter(phone_bidx=bidx, created_at__gt=hour_ago)
+    last = recent.order_by("-created_at").values_list("created_at", flat=True).first()
+    wait = settings.OTP_RESEND_SECONDS - (now - last).total_seconds() if last else 0
+    if wait > 0:
+        raise CodeRefused(_("A code was sent to this number a moment ago. Wait %(seconds)d seconds before asking "
+                            "for another one.") % {"seconds": math.ceil(wait)}, field="phone", status=429)
+    if recent.count() >= settings.OTP_PER_PHONE_PER_HOUR:
+        raise CodeRefused(_("Too many codes were sent to this number in the last hour. Try again later."),
+                          field="phone", status=429)
+    if ip_address and OneTimeCode.objects.filter(ip_address=ip_address, created_at__gt=hour_ago).count() \
+            >= settings.OTP_PER_IP_PER_HOUR:
+        raise CodeRefused(_("Too many codes were asked for from this network in the last hour. Try again later."),
+                          field="phone", status=429)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    challenge = OneTimeCode.objects.create(
+        phone=phone, code_hash=_code_hash(bidx, code), ip_address=ip_address, created_at=now,
+        expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS),
+    )
+    sender = sms_sender()
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _("Your community grid sign-in code is %(code)s. It expires in %(minutes)d minutes.") % {
+            "code": code, "minutes": max(1, settings.OTP_TTL_SECONDS // 60)}
+    sender.send(phone=phone, message=message)
+    return CodeSent(challenge=challenge, code_on_screen=code if sender.shows_on_screen else None)
+
+
+def one_time_code_check(*, challenge_id: int | None, code: str | None, now: dt.datetime | None = None) -> tuple[User, bool]:
+    """The resident whose number received ``code`` (created on first sign-in); returns (user, created).
+
+    A wrong code counts against the code's attempts (kept even though the check fails); the code
+    dies after ``OTP_MAX_ATTEMPTS`` wrong tries, when it expires, and once used.
+    """
+    now = now or timezone.now()
+    challenge = OneTimeCode.objects.filter(pk=challenge_id).first() if challenge_id else None
+    if challenge is None:
+        raise CodeRefused(_("No code was sent to you yet, or it was too long ago. Ask for a new code."), field="code")
+    code = "".join((code or "").split())
+    if not code:
+        raise CodeRefused(_("Enter the 6-digit code from the message."), field="code")
+    if challenge.used_at is not None:
+        raise CodeRefused(_("This code was already used. Ask for a new code."), field="code")
+    if challenge.expires_at <= now:
+        raise CodeRefused(_("The code has expired. Ask for a new code."), field="code")
+    limit = settings.OTP_MAX_ATTEMPTS
+    if challenge.attempts >= limit:
+        raise CodeRefused(_("Too many wrong codes. Ask for a new code."), field="code", status=429)
+    if not (code.isdigit() and len(code) == 6) or not constant_time_compare(
+            _code_hash(challenge.phone_bidx, code), challenge.code_hash):
+        OneTimeCode.objects.filter(pk=challenge.pk).update(attempts=F("attempts") + 1)
+        left = limit - challenge.attempts - 1
+        if left <= 0:
+            raise CodeRefused(_("Too many wrong codes. Ask for a new code."), field="code", status=429)
+        raise CodeRefused(ngettext("The code is wrong. %(left)d try left.", "The code is wrong. %(left)d tries left.",
+                                   left) % {"left": left}, field="code")
+    with transaction.atomic():
+        if OneTimeCode.objects.filter(pk=challenge.pk, used_at__isnull=True, attempts__lt=limit).update(used_at=now) != 1:
+            raise CodeRefused(_("This code was already used. Ask for a new code."), field="code")
+        return _resident_for(challenge)
+
+
+def _resident_for(challenge: OneTimeCode) -> tuple[User, bool]:
+    known = ResidentPhone.objects.select_related("user").filter(phone_bidx=challenge.phone_bidx).first()
+    if known is not None:
+        if not known.user.is_active:
+            raise CodeRefused(_("This account is switched off. Please contact your community office."),
+                              field="code", status=403)
+        return known.user, False
+    user = User(username=f"resident-{secrets.token_hex(5)}", role=Role.RESIDENT,
+                display_name=str(challenge.phone))  # the masked number until a registry record is matched
+    user.set_unusable_password()
+    user.save()
+    # The ciphertext moves as it is: the plaintext is never needed here.
+    ResidentPhone.objects.create(user=user, phone=challenge.phone, phone_bidx=challenge.phone_bidx)
+    return user, True
