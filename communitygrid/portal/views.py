@@ -180,11 +180,18 @@ def verify(request):
 
 # ---------------------------------------------------------------- submitting
 
-def _has_home(user) -> bool:
-    from communitygrid.registry.selectors import person_queryset
+def _home_grid(user):
+    """The grid of the resident's registered home, or None (no record, or no household yet)."""
+    from communitygrid.registry.selectors import household_queryset
 
-    return bool(user.person_id) and person_queryset(user=user).filter(
-        pk=user.person_id, household__isnull=False).exists()
+    if not user.person_id:
+        return None
+    household = household_queryset(user=user).select_related("grid__parent").filter(members__pk=user.person_id).first()
+    return household.grid if household else None
+
+
+def _has_home(user) -> bool:
+    return _home_grid(user) is not None
 
 
 def _category_groups() -> list[dict]:
@@ -205,7 +212,8 @@ def _coordinate(value: str | None):
 @require_http_methods(["GET", "POST"])
 def new_request(request):
     """Step 3 of 3: what, where, photos. A repeat of the same form (double tap, reload) is harmless."""
-    has_home = _has_home(request.user)
+    home_grid = _home_grid(request.user)
+    has_home = home_grid is not None
     data = {"category": "", "description": "", "where": "home" if has_home else "here", "lon": "", "lat": "",
             "idempotency_key": uuid.uuid4().hex}
     errors: dict[str, str] = {}
@@ -244,7 +252,9 @@ def new_request(request):
     groups = _category_groups()
     selected = next((g["code"] for g in groups for leaf in g["leaves"] if leaf["code"] == data["category"]), "")
     context = {"data": data, "errors": errors, "groups": groups, "selected_group": selected, "has_home": has_home,
-               "map_tiles": getattr(settings, "CG_MAP_TILE_URL", "")}
+               "map_tiles": getattr(settings, "CG_MAP_TILE_URL", ""),
+               # The map outlines the grids of the resident's own community when their home is known.
+               "map_area": home_grid.parent.code if home_grid is not None and home_grid.parent else ""}
     return render(request, "portal/new.html", context, status=status)
 
 

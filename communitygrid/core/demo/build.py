@@ -173,6 +173,7 @@ def demo_city_build(*, scale: float = 1.0, seed: int = SEED, today: dt.date | No
     from communitygrid.cases.demo import demo_history_build
 
     report.cases = demo_history_build(per_year=round(report.persons * CASES_PER_RESIDENT_YEAR), today=today)
+    report.cases += _resident_requests()
     watch.lap("cases", gettext("Case history: %(cases)d cases over the past year") % {"cases": report.cases})
 
     from communitygrid.patrols.demo import demo_visits_build
@@ -407,6 +408,43 @@ def _care_tags() -> dict[str, CareTag]:
         tags[code], _ = CareTag.objects.get_or_create(
             code=code, defaults={"name": name, "name_en": name_en, "has_level": has_level})
     return tags
+
+
+# What the demo resident has asked for, each left at another step of its handling.
+RESIDENT_REQUESTS = [
+    ("repair_streetlight", "楼下路灯不亮好几天了，晚上出门不方便。", "closed"),
+    ("elderly_meals", "老伴腿脚不便，想问问社区长者食堂能不能送餐上门。", "resolved"),
+    ("env_noise", "隔壁装修每天中午也在电钻施工，影响老人午休。", "accepted"),
+    ("elderly_visit", "想请网格员有空来家里坐坐，聊聊居家养老的事。", "assigned"),
+]
+
+
+def _resident_requests() -> int:
+    """The demo resident's own requests, through the case services, so My requests has a story."""
+    from communitygrid.cases import services
+    from communitygrid.cases.models import Channel
+
+    resident = User.objects.filter(username="demo-resident", person__household__isnull=False).first()
+    if resident is None:
+        return 0
+    for code, description, state in RESIDENT_REQUESTS:
+        case = services.case_submit(submitted_by=resident, channel=Channel.APP, category_code=code,
+                                    description=description, at_home=True).case
+        if state == "assigned" or case.assignee is None:
+            continue
+        services.case_accept(case=case, actor=case.assignee, note="马上过去看看。")
+        if state == "accepted":
+            continue
+        services.case_resolve(case=case, actor=case.assignee, note="已处理好，请您确认。")
+        if state == "closed":
+            services.case_rate(case=case, actor=resident, solved=True, rating=5, comment="修好了，谢谢网格员！")
+    # The resident can also sign in with the phone number on their record (one-time code).
+    from communitygrid.accounts.models import ResidentPhone
+
+    person = resident.person
+    if person.phone and not ResidentPhone.objects.filter(phone_bidx=person.phone_bidx).exists():
+        ResidentPhone.objects.create(user=resident, phone=person.phone, phone_bidx=person.phone_bidx)
+    return len(RESIDENT_REQUESTS)
 
 
 def _link_resident(grid: Node) -> None:
