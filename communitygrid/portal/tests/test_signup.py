@@ -212,3 +212,8 @@ class RecordingSender:
 
     def send(self, *, phone, message):
         self.sent.append((phone, message))
+
+
+def test_the_staff_sign_in_page_leads_residents_to_the_phone_sign_in(client):
+    body = client.get("/accounts/login/?next=/portal/requests/").content.decode()
+    assert 'href="/portal/start/?next=/portal/requests/"' in body
