@@ -96,8 +96,9 @@
       var tiles = form.getAttribute("data-tiles");
       if (tiles) { L.tileLayer(tiles, { maxZoom: 19 }).addTo(map); }
       fetch(form.getAttribute("data-grids-url"), { credentials: "same-origin" })
-        .then(function (r) { return r.ok ? r.json() : []; })
-        .then(function (nodes) {
+        .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+        .then(function (page) {
+          var nodes = page.items || [];  // the API's page envelope: {items, count, limit, offset}
           var shapes = nodes.filter(function (n) { return n.geometry; }).map(function (n) {
             return { type: "Feature", geometry: n.geometry, properties: { name: n.name } };
           });
