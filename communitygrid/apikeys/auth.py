@@ -67,6 +67,8 @@ def authenticate_request(request: HttpRequest, raw: str, *, scopes: tuple[str, .
         scopes = (needed,) if needed else ()
     for scope in scopes:
         services.apikey_require_scope(key, scope)
+    # case_submit reads this to keep a key's submissions inside the key's areas.
+    key.user.cg_api_key = key
     request.user = key.user
     return key
 

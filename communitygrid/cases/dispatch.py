@@ -192,4 +192,6 @@ def level_staff(grid: Node, level: int) -> list[User]:
     if node is None:
         return []
     role = LEVEL_ROLES[level][1]
-    return list(User.objects.filter(role=role, is_active=True, scope_nodes=node).order_by("id"))
+    # An API key's service account holds a staff role for its area but is nobody to notify.
+    return list(User.objects.filter(role=role, is_active=True, scope_nodes=node, api_key__isnull=True)
+                .order_by("id"))

@@ -501,6 +501,9 @@ def _checked(*, submitted_by, is_resident, on_behalf_of, category_code, descript
     reporter = on_behalf_of or (submitted_by if is_resident else None)
     place = _locate(lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
                     reporter=reporter or submitted_by)
+    if getattr(submitted_by, "cg_api_key", None) is not None and not any(
+            place.grid.path.startswith(path) for path in scope_paths(submitted_by)):
+        raise NotAllowed(_("The location lies outside the areas this API key may submit to."))
     return reporter, category, description, place, check_attachments(attachments)
 
 

@@ -99,3 +99,32 @@ def test_refusals_are_translated(client, city, make_key):
     response = client.get("/api/v1/cases/", headers={"X-API-Key": new.plaintext})
     assert response.status_code == 429 and "每分钟最多 1 次请求" in response.json()["detail"]
     assert "API 密钥无效" in client.get("/api/v1/cases/", headers={"X-API-Key": "cg_x"}).json()["detail"]
+
+
+def test_a_key_submits_inside_its_area_and_is_refused_outside_it(client, city, make_key, two_streets):
+    from communitygrid.cases.models import Case
+
+    _mine, _other, inside, outside = two_streets
+    headers = {"X-API-Key": make_key([city.streets[0]], scopes=[Scope.CASES_READ, Scope.CASES_SUBMIT]).plaintext}
+    body = {"category": "repair_streetlight", "description": "路灯不亮", "channel": "hotline"}
+    before = Case.objects.count()
+    refused = client.post("/api/v1/cases/", data=json.dumps({**body, **centre(outside)}),
+                          content_type="application/json", headers=headers)
+    assert refused.status_code == 403, refused.content
+    assert "outside the areas this API key may submit to" in refused.json()["detail"]
+    assert Case.objects.count() == before
+    accepted = client.post("/api/v1/cases/", data=json.dumps({**body, **centre(inside)}),
+                           content_type="application/json", headers=headers)
+    assert accepted.status_code == 201, accepted.content
+    assert Case.objects.get(pk=accepted.json()["case"]["id"]).grid == inside
+
+
+def test_key_accounts_are_not_escalation_staff(city, make_key):
+    from communitygrid.cases.dispatch import level_staff
+    from communitygrid.cases.models import EscalationLevel
+    from communitygrid.testing import make_user
+
+    street_staff = make_user(Role.STREET_STAFF, scope=[city.streets[0]], username="street-officer")
+    make_key([city.streets[0]])
+    grid = next(g for g in city.grids if g.path.startswith(city.streets[0].path))
+    assert level_staff(grid, EscalationLevel.STREET) == [street_staff]
