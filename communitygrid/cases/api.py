@@ -338,6 +338,7 @@ ACTIONS = {
         case=c, actor=r.user, department=_department(p.department_id) or _missing("department_id"), note=p.note),
     "escalate": lambda r, c, p: services.case_escalate(case=c, actor=r.user, reason=p.reason),
     "supervise": lambda r, c, p: services.case_supervise(case=c, actor=r.user, note=p.note),
+    "note": lambda r, c, p: services.case_note(case=c, actor=r.user, note=p.note),
     "take_over": lambda r, c, p: services.case_take_over(case=c, actor=r.user, note=p.note),
     "add_task": lambda r, c, p: services.case_task_add(
         case=c, actor=r.user, description=p.description, department=_department(p.department_id),

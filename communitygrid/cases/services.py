@@ -667,6 +667,18 @@ def case_resume(*, case: Case, actor: User, note: str = "") -> CaseEvent:
 
 @_with_files_removed_on_failure
 @transaction.atomic
+def case_note(*, case: Case, actor: User, note: str, attachments=()) -> CaseEvent:
+    """A handler's progress note, with photos if any; the status and the deadlines do not change."""
+    _require(actor, case, "handler")
+    files = check_attachments(attachments)
+    note = (note or "").strip()
+    if not note and not files:
+        raise InvalidInput(_("Write a note or add a photo."), field="note")
+    return _transition(case, action="note", actor=actor, note=note, attachments=files)
+
+
+@_with_files_removed_on_failure
+@transaction.atomic
 def case_resolve(*, case: Case, actor: User, note: str, attachments=()) -> CaseEvent:
     _require(actor, case, "handler")
     note = _required_text(note, "note", _("What was done"))

@@ -41,6 +41,8 @@ TRANSITIONS: dict[str, tuple[frozenset, str]] = {
     "request_help": (HANDLING, SAME),
     "escalate": (frozenset(OPEN_STATES), SAME),
     "supervise": (frozenset(OPEN_STATES), SAME),
+    # A progress note or photos from the handler; the clock and the status stay as they are.
+    "note": (TAKEN | {S.WAITING_RESIDENT}, SAME),
     "add_task": (HANDLING | {S.WAITING_RESIDENT}, SAME),
     "complete_task": (frozenset(OPEN_STATES), SAME),
     "task_overdue": (frozenset(OPEN_STATES), SAME),
@@ -72,6 +74,7 @@ ACTION_LABELS = {
     "request_help": gettext_lazy("Asked for help"),
     "escalate": gettext_lazy("Escalated"),
     "supervise": gettext_lazy("Supervised (督办)"),
+    "note": gettext_lazy("Progress note"),
     "add_task": gettext_lazy("Joint-handling task added"),
     "complete_task": gettext_lazy("Joint-handling task done"),
     "task_overdue": gettext_lazy("Joint-handling task overdue"),

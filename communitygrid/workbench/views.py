@@ -59,7 +59,7 @@ def inbox_rows(request):
 def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200):
     user = request.user
     names = actions.available(user, case)
-    forms = {name: ActionForm(action=actions.ACTIONS[name]) for name in names}
+    forms = {name: ActionForm(action=actions.ACTIONS[name], auto_id=f"id_{name}_%s") for name in names}
     page_errors = []
     if failed and failed[0] in forms:
         forms[failed[0]] = failed[1]
@@ -90,7 +90,7 @@ def case_act(request, case_id: int, action: str):
         raise Http404(_("Unknown action."))
     case = _case_or_404(request.user, case_id)
     spec = actions.ACTIONS[action]
-    form = ActionForm(request.POST, action=spec)
+    form = ActionForm(request.POST, action=spec, auto_id=f"id_{action}_%s")
     if not form.is_valid():
         return _case_page(request, case, failed=(action, form), status=400)
     data = {"note": "", "reason": "", "department": None, **form.cleaned_data,

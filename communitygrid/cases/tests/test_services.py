@@ -218,3 +218,25 @@ def test_resolving_an_urgent_case_schedules_the_verdict_and_a_follow_up(people):
     assert case.follow_up_at - case.resolved_at == dt.timedelta(hours=24)
     assert case.next_check_at == case.follow_up_at
     assert Case.objects.filter(pk=case.pk, warn_at__isnull=True, escalate_at__isnull=True).exists()
+
+
+def test_a_progress_note_with_a_photo_keeps_status_and_deadlines(people):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from communitygrid.cases.models import Attachment
+
+    case = services.case_submit(submitted_by=people.community, channel="hotline", category_code="repair_streetlight",
+                                description="路灯不亮", lon=120.005, lat=30.005).case
+    services.case_accept(case=case, actor=case.assignee)
+    before = (case.status, case.respond_by, case.resolve_by)
+    photo = SimpleUploadedFile("lamp.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, content_type="image/png")
+    event = services.case_note(case=case, actor=case.assignee, note="等备件", attachments=[photo])
+    case.refresh_from_db()
+    assert (case.status, case.respond_by, case.resolve_by) == before
+    assert (event.action, event.note) == ("note", "等备件")
+    assert Attachment.objects.filter(event=event).count() == 1
+    with pytest.raises(InvalidInput) as empty:
+        services.case_note(case=case, actor=case.assignee, note="  ")
+    assert empty.value.field == "note"
+    with pytest.raises(NotAllowed):
+        services.case_note(case=case, actor=people.resident, note="not mine to write")

@@ -58,6 +58,7 @@ CALLS = {
     "request_help": lambda p, c: services.case_request_help(case=c, actor=p.worker, note="need a ladder and two people"),
     "escalate": lambda p, c: services.case_escalate(case=c, actor=p.worker, reason="beyond my powers"),
     "supervise": lambda p, c: services.case_supervise(case=c, actor=p.community, note="finish by Friday"),
+    "note": lambda p, c: services.case_note(case=c, actor=p.worker, note="ordered the spare part"),
     "add_task": lambda p, c: services.case_task_add(case=c, actor=p.worker, department=p.department,
                                                     description="civil affairs to assess the subsidy"),
     "complete_task": lambda p, c: services.case_task_complete(task=add_task(p, c), actor=p.dept_staff,

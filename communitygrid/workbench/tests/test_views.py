@@ -244,3 +244,19 @@ def test_street_staff_may_look_but_not_change(desk, person):
     client = desk["client"]
     client.force_login(desk["users"][Role.STREET_STAFF])
     assert client.post(f"/workbench/persons/{person.pk}/update", {"phone": "13900000000"}).status_code == 403
+
+
+def test_a_progress_note_with_a_photo_leaves_the_status(desk):
+    worker, client = desk["worker"], desk["client"]
+    case = _case(desk["staff"], worker)
+    client.post(f"/workbench/cases/{case.pk}/act/accept")
+    page = client.get(f"/workbench/cases/{case.pk}/").content.decode()
+    assert f"/workbench/cases/{case.pk}/act/note" in page
+    empty = client.post(f"/workbench/cases/{case.pk}/act/note", {"note": " "})
+    assert empty.status_code == 400 and "请填写备注或添加照片" in empty.content.decode()
+    photo = SimpleUploadedFile("parts.png", PNG, content_type="image/png")
+    response = client.post(f"/workbench/cases/{case.pk}/act/note", {"note": "等备件，明天更换", "attachments": [photo]})
+    assert response.status_code == 302
+    case.refresh_from_db()
+    assert case.status == Status.ACCEPTED and case.attachments.count() == 1
+    assert case.events.filter(action="note", note="等备件，明天更换").exists()
