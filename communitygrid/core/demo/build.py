@@ -90,14 +90,14 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = [
-    DemoAccount(Role.RESIDENT, "demo-resident", _("their own record and household (masked)")),
-    DemoAccount(Role.GRID_WORKER, "demo-worker", _("the people and households of one grid")),
+    DemoAccount(Role.RESIDENT, "demo-resident", _("their own record, household and requests")),
+    DemoAccount(Role.GRID_WORKER, "demo-worker", _("one grid: workbench, patrols, people and households")),
     DemoAccount(Role.GRID_LEADER, "demo-gridleader", _("every grid of one community")),
     DemoAccount(Role.COMMUNITY_STAFF, "demo-community", _("one community")),
     DemoAccount(Role.STREET_STAFF, "demo-street", _("one street (read only)")),
     DemoAccount(Role.DISTRICT_STAFF, "demo-district", _("the whole district (read only)")),
-    DemoAccount(Role.DEPARTMENT_STAFF, "demo-department", _("their department (civil affairs); cases come later")),
-    DemoAccount(Role.LEADER, "demo-leader", _("district figures only, no individual people")),
+    DemoAccount(Role.DEPARTMENT_STAFF, "demo-department", _("the cases sent to their department (civil affairs)")),
+    DemoAccount(Role.LEADER, "demo-leader", _("the cockpit: district figures, no individual people")),
     DemoAccount(Role.ADMIN, "demo-admin", _("everything, and the back-office")),
 ]
 
