@@ -2,13 +2,14 @@
 changed only through their actions (services), so the case admin is read-only."""
 from django.contrib import admin
 
+from communitygrid.accounts.admin import SystemAdminOnly
 from communitygrid.cases import selectors
 from communitygrid.cases.models import CalendarOverride, Case, CaseEvent, CaseTask, Category
 from communitygrid.core.admin_site import admin_site
 
 
 @admin.register(CalendarOverride, site=admin_site)
-class CalendarOverrideAdmin(admin.ModelAdmin):
+class CalendarOverrideAdmin(SystemAdminOnly, admin.ModelAdmin):
     list_display = ["day", "is_workday", "note"]
     list_filter = ["is_workday"]
     date_hierarchy = "day"
@@ -16,7 +17,7 @@ class CalendarOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category, site=admin_site)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(SystemAdminOnly, admin.ModelAdmin):
     list_display = ["code", "name", "name_en", "parent", "default_tier", "handler", "department_kind", "resolve_days",
                     "is_active"]
     list_filter = ["default_tier", "handler", "is_active", "parent"]

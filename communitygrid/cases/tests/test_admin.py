@@ -21,3 +21,12 @@ def test_superusers_see_the_case_admin(client, people, path, django_user_model):
     superuser = django_user_model.objects.create_superuser("root", "root@example.org", "pw-for-tests-only")
     client.force_login(superuser)
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/admin/cases/category/", "/admin/cases/calendaroverride/add/"])
+def test_system_administrators_edit_the_catalogue_and_calendar_and_area_staff_do_not(client, people, path):
+    client.force_login(people.admin)
+    assert not people.admin.is_superuser
+    assert client.get(path).status_code == 200
+    client.force_login(people.community)
+    assert client.get(path).status_code == 403
