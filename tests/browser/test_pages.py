@@ -162,3 +162,27 @@ def test_elder_mode_has_large_type_large_targets_and_aaa_contrast(page, users):
         assert enhanced.response["violations"] == [], (role, enhanced.response["violations"])
         page.get_by_role("button", name="退出登录").click()
         page.wait_for_url("**/accounts/login/")
+
+
+ADMIN_PAGES = ["/admin/", "/admin/cases/category/", "/admin/cases/category/add/", "/admin/cases/calendaroverride/",
+               "/admin/geo/node/", "/admin/accounts/user/", "/admin/registry/person/", "/admin/apikeys/apikey/add/",
+               "/admin/notifications/webhookendpoint/", "/admin/patrols/visit/"]
+
+
+@pytest.mark.parametrize("path", ADMIN_PAGES)
+def test_the_back_office_has_no_serious_accessibility_violation(page, users, catalogue_for_browser, path):
+    sign_in(page, users[Role.ADMIN].username)
+    response = page.goto(path)
+    assert response.status == 200, path
+    assert html_lang(page) == "zh-hans"
+    assert serious_violations(page) == [], path
+
+
+@pytest.fixture
+def catalogue_for_browser(transactional_db):
+    """The standard categories again: a transactional test's flush removes what migrations wrote."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("communitygrid.cases.migrations.0003_standard_catalogue").create_catalogue(apps, None)
