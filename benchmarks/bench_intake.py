@@ -77,13 +77,9 @@ SERVERS = ["waitress", "gunicorn-sync", "gunicorn-gthread", "granian"]
 
 def prepare(residents: int) -> list[str]:
     """Fresh database with the test city; returns one session cookie per signed-in resident."""
-    import psycopg
+    from bench_sweep import recreate_database  # this script's folder is on sys.path
 
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
