@@ -55,6 +55,11 @@ def scope_paths(user) -> list[str]:
     return cached
 
 
+def covers(user, node) -> bool:
+    """Whether ``node`` lies in (or is) one of the user's scope nodes."""
+    return any(node.path.startswith(path) for path in scope_paths(user))
+
+
 def node_path_q(user, prefix: str = "") -> Q:
     """Filter on a hierarchy node reached through ``prefix`` (e.g. ``"grid__"``) to the user's areas."""
     if user.is_superuser or user.role == Role.ADMIN:

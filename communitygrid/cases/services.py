@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from communitygrid.accounts.models import Department, Role, User
-from communitygrid.accounts.scopes import scope_paths
+from communitygrid.accounts.scopes import covers
 from communitygrid.cases import dispatch, lookups, states, tiers
 from communitygrid.cases.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from communitygrid.cases.models import (
@@ -138,7 +138,7 @@ def _is_supervisor(actor: User, case: Case) -> bool:
         return True
     if actor.role not in SUPERVISOR_ROLES:
         return False
-    return any(case.grid.path.startswith(path) for path in scope_paths(actor))
+    return covers(actor, case.grid)
 
 
 def _is_handler(actor: User, case: Case) -> bool:
@@ -501,8 +501,7 @@ def _checked(*, submitted_by, is_resident, on_behalf_of, category_code, descript
     reporter = on_behalf_of or (submitted_by if is_resident else None)
     place = _locate(lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
                     reporter=reporter or submitted_by)
-    if getattr(submitted_by, "cg_api_key", None) is not None and not any(
-            place.grid.path.startswith(path) for path in scope_paths(submitted_by)):
+    if getattr(submitted_by, "cg_api_key", None) is not None and not covers(submitted_by, place.grid):
         raise NotAllowed(_("The location lies outside the areas this API key may submit to."))
     return reporter, category, description, place, check_attachments(attachments)
 
@@ -798,7 +797,7 @@ def case_merge(*, case: Case, actor: User, into: Case, note: str = "") -> CaseEv
 
 def _check_assignee(user: User, case: Case) -> None:
     fits = (user.is_active and (
-        (user.role == Role.GRID_WORKER and any(case.grid.path.startswith(p) for p in scope_paths(user)))
+        (user.role == Role.GRID_WORKER and covers(user, case.grid))
         or (user.role == Role.DEPARTMENT_STAFF and user.department_id is not None)))
     if not fits:
         raise InvalidInput(_("%(user)s cannot handle cases of grid %(grid)s.") % {"user": user, "grid": case.grid.name},

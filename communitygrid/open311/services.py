@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from communitygrid.accounts.scopes import scope_paths
+from communitygrid.accounts.scopes import covers
 from communitygrid.apikeys.models import ApiKey
 from communitygrid.cases.errors import CaseError
 from communitygrid.cases.models import Case, Category, Channel
@@ -100,7 +100,7 @@ def _locate(data) -> _Where:
 
 
 def _check_area(key: ApiKey, grid: Node) -> None:
-    if not any(grid.path.startswith(path) for path in scope_paths(key.user)):
+    if not covers(key.user, grid):
         raise Open311Error(403, _("The location lies outside the areas this API key may submit to."))
 
 

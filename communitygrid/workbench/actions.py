@@ -12,7 +12,7 @@ from typing import Callable
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.accounts.models import Role
-from communitygrid.accounts.scopes import scope_paths
+from communitygrid.accounts.scopes import covers
 from communitygrid.cases import services, states
 from communitygrid.cases.models import Case
 from communitygrid.cases.services import SUPERVISOR_ROLES
@@ -67,8 +67,7 @@ def is_handler(user, case: Case) -> bool:
 
 
 def is_supervisor(user, case: Case) -> bool:
-    return user.is_system_admin or (user.role in SUPERVISOR_ROLES
-                                    and any(case.grid.path.startswith(path) for path in scope_paths(user)))
+    return user.is_system_admin or (user.role in SUPERVISOR_ROLES and covers(user, case.grid))
 
 
 def available(user, case: Case) -> list[str]:
