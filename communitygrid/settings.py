@@ -203,6 +203,10 @@ NOTIFICATION_RETRY_CAP_SECONDS = env_int("CG_NOTIFICATION_RETRY_CAP_SECONDS", 6 
 NOTIFICATION_LEASE_SECONDS = env_int("CG_NOTIFICATION_LEASE_SECONDS", 300)
 NOTIFICATION_WEBHOOK_TIMEOUT = env_int("CG_NOTIFICATION_WEBHOOK_TIMEOUT", 10)
 NOTIFICATION_DELIVER_EVERY_SECONDS = env_int("CG_NOTIFICATION_DELIVER_EVERY_SECONDS", 10)
+# Webhooks post only to hosts whose every address is on the public network, checked on saving an
+# endpoint and again on connecting (communitygrid/notifications/outbound.py). On lifts that, for a
+# closed network whose receivers are all private; never on a server others may subscribe to.
+WEBHOOK_ALLOW_PRIVATE_URLS = env_bool("CG_WEBHOOK_ALLOW_PRIVATE_URLS", False)
 
 # Cases: open cases one person may hold before dispatch looks elsewhere; attachment size cap.
 CASE_WORKLOAD_CAP = env_int("CG_CASE_WORKLOAD_CAP", 30)

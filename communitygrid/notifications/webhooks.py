@@ -9,18 +9,17 @@ deduplication key makes that re-read free of repeats. Safe on two machines at on
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import secrets as secrets_module
 import urllib.parse
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from communitygrid.notifications import outbound
 from communitygrid.notifications.models import (
     EventCursor,
     Notification,
@@ -54,20 +53,35 @@ def webhook_events_of(action: str, to_status: str) -> list[str]:
     return [str(event) for event in events]
 
 
-def _check_url(url: str) -> str:
+def webhook_url_check(url: str) -> str:
+    """``url`` if the server may post to it: http(s), and (unless ``WEBHOOK_ALLOW_PRIVATE_URLS``)
+    a host whose every address is on the public network (``outbound``: the same rule is applied
+    again when delivering). Raises ``ValidationError({"url": …})``."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError({"url": _("Enter an http:// or https:// address.")})
-    if getattr(settings, "WEBHOOK_ALLOW_PRIVATE_URLS", False):
-        return url
-    host = parts.hostname
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    if host == "localhost" or host.endswith(".localhost") or (address is not None and not address.is_global):
+        port = parts.port
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a port that is not a number, or out of range
+        valid = False
+    if not valid:
+        raise ValidationError({"url": _("Enter an http:// or https:// address.")})
+    if outbound.private_allowed():
+        return url
+    try:
+        outbound.public_addresses(parts.hostname, port)
+    except outbound.Unresolvable:
+        raise ValidationError({"url": _("The host name %(host)s does not resolve to an address; check the spelling.")
+                               % {"host": parts.hostname}}) from None
+    except outbound.NotPublic as refused:
         # Otherwise a subscriber could make the server post to services on its own network.
-        raise ValidationError({"url": _("The address must be reachable on the public network.")})
+        if refused.literal:
+            message = _("%(address)s is a private, loopback or reserved address; the address must be reachable "
+                        "on the public network.") % {"address": parts.hostname}
+        else:
+            message = _("%(host)s resolves to %(address)s, a private, loopback or reserved address; the address "
+                        "must be reachable on the public network.") % {"host": parts.hostname,
+                                                                       "address": refused.address}
+        raise ValidationError({"url": message}) from None
     return url
 
 
@@ -78,7 +92,7 @@ def webhook_endpoint_create(*, owner, name: str, url: str, events: list[str], se
         raise ValidationError({"name": _("Enter a name.")})
     secret = secret or "whsec_" + secrets_module.token_urlsafe(32)
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.create(user=owner, name=name[:100], url=_check_url(url), secret=secret)
+        endpoint = WebhookEndpoint.objects.create(user=owner, name=name[:100], url=webhook_url_check(url), secret=secret)
         _subscribe(endpoint, events)
     return endpoint, secret
 
@@ -91,7 +105,7 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, name: str | None = Non
                 raise ValidationError({"name": _("Enter a name.")})
             endpoint.name = name.strip()[:100]
         if url is not None:
-            endpoint.url = _check_url(url)
+            endpoint.url = webhook_url_check(url)
         if is_active is not None:
             endpoint.is_active = is_active
         endpoint.save(update_fields=["name", "url", "is_active"])

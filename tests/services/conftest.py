@@ -123,14 +123,25 @@ def _forget_broker_connections():
 
 
 @pytest.fixture
-def worker(celery_client, redis_url, spawn):
-    return spawn(
-        "worker",
-        [
-            "-m", "celery", "-A", "communitygrid", "worker",
-            "--pool=solo", "--loglevel=INFO", "--hostname=notif-test@%h",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        CG_TASKS="celery",
-        CELERY_BROKER_URL=redis_url,
-    )
+def start_worker(celery_client, redis_url, spawn):
+    """``start_worker(**env)`` starts a Celery worker on the test database and Redis."""
+
+    def start(**extra_env: str):
+        return spawn(
+            "worker",
+            [
+                "-m", "celery", "-A", "communitygrid", "worker",
+                "--pool=solo", "--loglevel=INFO", "--hostname=notif-test@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            CG_TASKS="celery",
+            CELERY_BROKER_URL=redis_url,
+            **extra_env,
+        )
+
+    return start
+
+
+@pytest.fixture
+def worker(start_worker):
+    return start_worker()

@@ -16,8 +16,9 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 90
 
 
-def test_worker_delivers_a_queued_notification(worker):
-    process, log = worker
+def test_worker_delivers_a_queued_notification(start_worker):
+    # The receiver is on 127.0.0.1, which webhooks may not reach unless the worker allows it.
+    process, log = start_worker(CG_WEBHOOK_ALLOW_PRIVATE_URLS="1")
     user = make_user("department_staff")
     with Receiver() as receiver:
         WebhookEndpoint.objects.create(user=user, name="dept system", url=receiver.url, secret="s")

@@ -42,7 +42,9 @@ def test_two_processes_deliver_every_row_exactly_once(spawn, tmp_path):
             for row in notification_enqueue(recipient=user, kind="case.assigned", subject=f"案件 {n}", body="")
             if row.channel == "webhook"
         ]
-        workers = [spawn(f"deliver{n}", ["-c", DELIVER_UNTIL_EMPTY, str(tmp_path / f"ready{n}"), str(go)]) for n in (1, 2)]
+        # The receiver is on 127.0.0.1, which webhooks may not reach unless the process allows it.
+        workers = [spawn(f"deliver{n}", ["-c", DELIVER_UNTIL_EMPTY, str(tmp_path / f"ready{n}"), str(go)],
+                         CG_WEBHOOK_ALLOW_PRIVATE_URLS="1") for n in (1, 2)]
         deadline = time.monotonic() + 60
         while not all((tmp_path / f"ready{n}").exists() for n in (1, 2)):
             assert time.monotonic() < deadline, "delivery processes did not start"

@@ -12,11 +12,12 @@ import hmac
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from communitygrid.notifications import conf
+from communitygrid.notifications import conf, outbound
 from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Sent, Target
 
 USER_AGENT = "communitygrid-webhook/1"
@@ -35,7 +36,9 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _opener() -> urllib.request.OpenerDirector:
+    # Built per send: cheap, and it reads the proxy settings of the environment as they are now.
+    return urllib.request.build_opener(_NoRedirect, outbound.PublicHTTPHandler, outbound.PublicHTTPSHandler)
 
 
 def webhook_body(notification) -> bytes:
@@ -66,11 +69,15 @@ class WebhookChannel(Channel):
         endpoint = notification.endpoint
         if endpoint is None or not endpoint.is_active:
             raise PermanentDeliveryError("webhook endpoint removed or disabled")
+        url = notification.address or endpoint.url
+        if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+            # urllib would also open file:// and ftp:// addresses.
+            raise PermanentDeliveryError(f"not an http(s) address: {url}")
         body = webhook_body(notification)
         timestamp = str(int(time.time()))
         secret = endpoint.secret.reveal() if endpoint.secret else ""
         request = urllib.request.Request(
-            notification.address or endpoint.url,
+            url,
             data=body,
             method="POST",
             headers={
@@ -84,12 +91,16 @@ class WebhookChannel(Channel):
         )
         timeout = conf.get("NOTIFICATION_WEBHOOK_TIMEOUT")
         try:
-            with _opener.open(request, timeout=timeout) as response:
+            with _opener().open(request, timeout=timeout) as response:
                 status = response.status
                 excerpt = response.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
             detail = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
             raise DeliveryError(f"HTTP {error.code}: {detail}", status=error.code, excerpt=detail) from error
+        except outbound.Refused as error:
+            # Checked when the endpoint was saved, but its name may resolve elsewhere now (DNS
+            # rebinding): a failed attempt, retried like any other, and nothing is sent.
+            raise DeliveryError(f"refused: {error}") from error
         except (urllib.error.URLError, OSError) as error:
             raise DeliveryError(f"connection failed: {error}") from error
         if not 200 <= status < 300:

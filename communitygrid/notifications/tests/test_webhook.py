@@ -20,6 +20,7 @@ SECRET = "whsec-test-only"
 
 @pytest.fixture
 def receiver(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True  # the receiver is on 127.0.0.1
     settings.NOTIFICATION_MAX_ATTEMPTS = 3
     settings.NOTIFICATION_WEBHOOK_TIMEOUT = 1
     with Receiver() as receiver:
@@ -120,7 +121,8 @@ def test_slow_endpoint_times_out_and_is_retried(receiver):
     assert "timed out" in row.last_error
 
 
-def test_unreachable_endpoint_is_retried():
+def test_unreachable_endpoint_is_retried(settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     with Receiver() as gone:
         url = gone.url
     row = queue_webhook(url)
