@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from communitygrid.notifications.models import DeliveryAttempt, Notification, WebhookEndpoint, WebhookSubscription
 from communitygrid.notifications.services import notification_retry
-from communitygrid.notifications.webhooks import webhook_delivery_replay
+from communitygrid.notifications.webhooks import webhook_delivery_replay, webhook_url_check
 
 
 class _SystemAdminOnly:
@@ -101,6 +101,13 @@ class WebhookEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["user", "name", "url", "secret", "kinds", "is_active"]
+
+    def clean_url(self):
+        # The API's rule (public network only), so the back-office is no way around it.
+        try:
+            return webhook_url_check(self.cleaned_data["url"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["url"]) from None
 
     def clean_secret(self):
         value = self.cleaned_data["secret"]

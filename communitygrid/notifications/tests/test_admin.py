@@ -71,3 +71,48 @@ def test_new_endpoint_needs_a_secret(client):
     assert response.status_code == 200
     assert not WebhookEndpoint.objects.exists()
 
+
+def _endpoint_form(owner, url):
+    # A superuser also sees the subscriptions inline, whose management form the page would post.
+    return {"user": owner.pk, "name": "城管系统", "url": url, "secret": "whsec-admin", "kinds": "[]", "is_active": "on",
+            "subscriptions-TOTAL_FORMS": "0", "subscriptions-INITIAL_FORMS": "0"}
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8000/h", "http://169.254.169.254/latest/meta-data/"])
+def test_the_admin_refuses_an_endpoint_on_a_private_address_with_an_error_on_the_url(admin_client, settings, url):
+    settings.LANGUAGE_CODE = "en"
+    owner = make_user("department_staff")
+
+    response = admin_client.post(reverse("admin:notifications_webhookendpoint_add"), _endpoint_form(owner, url))
+
+    assert response.status_code == 200
+    assert not WebhookEndpoint.objects.exists()
+    errors = response.context["adminform"].form.errors
+    assert list(errors) == ["url"], errors
+    assert "must be reachable on the public network" in errors["url"][0]
+    assert errors["url"][0] in response.content.decode()
+
+
+def test_the_admin_refuses_to_move_an_endpoint_onto_a_private_address_in_chinese(admin_client):
+    owner = make_user("department_staff")
+    endpoint = WebhookEndpoint.objects.create(user=owner, name="old", url=PUBLIC_URL, secret="keep-me")
+
+    response = admin_client.post(reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk]),
+                                 _endpoint_form(owner, "http://10.0.0.5/h"))
+
+    assert response.status_code == 200
+    [message] = response.context["adminform"].form.errors["url"]
+    assert "公网" in message and "10.0.0.5" in message
+    endpoint.refresh_from_db()
+    assert endpoint.url == PUBLIC_URL
+
+
+def test_the_admin_accepts_a_public_address_and_loopback_only_when_private_urls_are_allowed(admin_client, settings):
+    owner = make_user("department_staff")
+    add = reverse("admin:notifications_webhookendpoint_add")
+
+    assert admin_client.post(add, _endpoint_form(owner, PUBLIC_URL)).status_code == 302
+    assert admin_client.post(add, _endpoint_form(owner, "http://127.0.0.1:9/h")).status_code == 200
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    assert admin_client.post(add, _endpoint_form(owner, "http://127.0.0.1:9/h")).status_code == 302
+    assert sorted(WebhookEndpoint.objects.values_list("url", flat=True)) == ["http://127.0.0.1:9/h", PUBLIC_URL]
