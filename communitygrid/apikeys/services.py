@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -95,21 +96,45 @@ def apikey_create(*, organisation: Organisation, name: str, scopes: list[str], n
     plaintext is returned once and never stored (only its SHA-256 and prefix are)."""
     _require_admin(actor)
     role = apikey_validate(organisation=organisation, name=name, scopes=scopes, nodes=nodes, rate_limit=rate_limit)
-    name = name.strip()
     with transaction.atomic():
         while True:
             prefix = secrets.token_hex(4)
             if not ApiKey.objects.filter(prefix=prefix).exists():
                 break
         plaintext = f"{KEY_START}{prefix}_{secrets.token_urlsafe(24)}"
-        user = User(username=f"apikey-{prefix}", role=role, display_name=f"{organisation.name} · {name}"[:100])
-        user.set_unusable_password()
-        user.save()
-        user.scope_nodes.set(nodes)
-        key = ApiKey.objects.create(
-            organisation=organisation, name=name, prefix=prefix, key_hash=key_hash(plaintext),
-            scopes=sorted(set(scopes)), rate_limit=rate_limit, user=user, created_by=actor,
-        )
+        return _write(organisation=organisation, name=name, scopes=scopes, nodes=nodes, rate_limit=rate_limit,
+                      actor=actor, role=role, prefix=prefix, plaintext=plaintext)
+
+
+# What apikey_create makes: "cg_", 8 hex digits (the prefix), "_", 32 URL-safe characters (190 bits).
+KEY_SHAPE = re.compile(r"^cg_([0-9a-f]{8})_[A-Za-z0-9_-]{32}$")
+
+
+def apikey_create_published(*, plaintext: str, organisation: Organisation, name: str, scopes: list[str],
+                            nodes: list[Node], rate_limit: int = 60) -> NewKey:
+    """A key whose plaintext is already public: for the demo city only (``core.demo.build``
+    prints it like the demo passwords). Checked and stored exactly as ``apikey_create``'s
+    keys, and verified by the same hash lookup; only the plaintext is the caller's."""
+    match = KEY_SHAPE.match(plaintext)
+    if match is None:
+        raise ValueError("a published key must have the shape of a generated one")
+    role = apikey_validate(organisation=organisation, name=name, scopes=scopes, nodes=nodes, rate_limit=rate_limit)
+    with transaction.atomic():
+        return _write(organisation=organisation, name=name, scopes=scopes, nodes=nodes, rate_limit=rate_limit,
+                      actor=None, role=role, prefix=match[1], plaintext=plaintext)
+
+
+def _write(*, organisation: Organisation, name: str, scopes: list[str], nodes: list[Node], rate_limit: int,
+           actor: User | None, role: str, prefix: str, plaintext: str) -> NewKey:
+    name = name.strip()
+    user = User(username=f"apikey-{prefix}", role=role, display_name=f"{organisation.name} · {name}"[:100])
+    user.set_unusable_password()
+    user.save()
+    user.scope_nodes.set(nodes)
+    key = ApiKey.objects.create(
+        organisation=organisation, name=name, prefix=prefix, key_hash=key_hash(plaintext),
+        scopes=sorted(set(scopes)), rate_limit=rate_limit, user=user, created_by=actor,
+    )
     return NewKey(key, plaintext)
 
 

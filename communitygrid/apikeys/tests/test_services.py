@@ -17,6 +17,23 @@ def test_a_new_key_is_stored_as_a_hash_and_prefix_only(city, make_key):
     assert services.apikey_authenticate(new.plaintext) == key
 
 
+def test_a_published_key_has_a_generated_key_s_shape_and_the_same_checks_and_lookup(city, organisation, make_key):
+    assert services.KEY_SHAPE.match(make_key([city.streets[0]]).plaintext)
+    kwargs = {"organisation": organisation, "name": "demo", "scopes": [Scope.OPEN311], "nodes": [city.streets[1]]}
+    for bad in ["cg_0311de00_short", "cg_0311DE00_" + "a" * 32, "xx_0311de00_" + "a" * 32]:
+        with pytest.raises(ValueError):
+            services.apikey_create_published(plaintext=bad, **kwargs)
+    with pytest.raises(ValidationError) as exc:
+        services.apikey_create_published(plaintext="cg_0311de00_" + "a" * 32, **{**kwargs, "scopes": []})
+    assert "scopes" in exc.value.message_dict
+    assert ApiKey.objects.count() == 1
+    published = services.apikey_create_published(plaintext="cg_0311de00_" + "a" * 32, **kwargs).key
+    assert published.prefix == "0311de00" and published.user.role == Role.STREET_STAFF
+    assert services.apikey_authenticate("cg_0311de00_" + "a" * 32) == published
+    with pytest.raises(BadKey):
+        services.apikey_authenticate("cg_0311de00_" + "a" * 31 + "b")
+
+
 def test_the_service_account_takes_the_role_of_its_areas_level(city, make_key):
     assert make_key([city.streets[0]]).key.user.role == Role.STREET_STAFF
     assert make_key([city.communities[0]]).key.user.role == Role.COMMUNITY_STAFF
