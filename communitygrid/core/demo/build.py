@@ -25,6 +25,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.accounts.services import binding_errors
+from communitygrid.apikeys.models import Scope
 from communitygrid.core.demo import names
 from communitygrid.core.demo.geography import DISTRICT, SEED, DemoGeography, plan_geography, points_inside
 from communitygrid.core.demo.population import (
@@ -47,6 +48,13 @@ from communitygrid.privacy.fields import Sensitive
 from communitygrid.registry.models import Building, CareTag, Household, Person, PersonCareTag, Room, Unit
 
 DEMO_PASSWORD = "grid-demo-2025"
+# DEMO ONLY, published like DEMO_PASSWORD: an API key (scope open311) of the first street, so a
+# newcomer can try the machine APIs. Only demo_city_build writes it; it has a generated key's
+# shape and is verified by the same hash lookup as every other key.
+DEMO_API_KEY = "cg_0311de00_DEMO_ONLY-not-a-secret-grid-2025"
+DEMO_API_SCOPES = [Scope.OPEN311]
+# A point (lat, long) inside the demo key's street, for the printed example request.
+DEMO_API_POINT = (30.27570, 120.13316)
 BATCH = 2000
 
 # Fallback names for the care groups, should the registry's standard list not be installed.
@@ -151,6 +159,7 @@ def demo_city_build(*, scale: float = 1.0, seed: int = SEED, today: dt.date | No
 
     grids = [nodes[area.code] for area in geography.grids]
     workers = _write_accounts(geography, nodes)
+    _write_demo_key(nodes[geography.streets[0].code])
     report.users = User.objects.count()
     watch.lap("accounts", gettext("Accounts: %(users)d") % {"users": report.users})
 
@@ -253,6 +262,16 @@ def _write_accounts(geography: DemoGeography, nodes: dict[str, Node]) -> dict[in
     User.scope_nodes.through.objects.bulk_create(
         [User.scope_nodes.through(user_id=users[i].pk, node_id=node.pk) for i, node in scopes])
     return {node.pk: users[i] for i, node in scopes if users[i].role == Role.GRID_WORKER}
+
+
+def _write_demo_key(street: Node) -> None:
+    from communitygrid.apikeys.models import Organisation
+    from communitygrid.apikeys.services import apikey_create_published
+
+    organisation = Organisation.objects.create(code="demo-only", name="DEMO ONLY 演示应用",
+                                               contact="仅供演示，切勿用于生产环境")
+    apikey_create_published(plaintext=DEMO_API_KEY, organisation=organisation, name="DEMO ONLY 公开演示密钥",
+                            scopes=DEMO_API_SCOPES, nodes=[street])
 
 
 def _write_buildings(geography: DemoGeography, grids: list[Node], counts: list[int], seed: int,

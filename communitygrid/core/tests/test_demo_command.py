@@ -65,6 +65,7 @@ def test_it_prints_every_demo_account_with_its_password(built):
         line = next(line for line in output.splitlines() if f" {username} " in line)
         assert "grid-demo-2025" in line
     assert "Demo city ready" in output
+    assert "cg_0311de00_DEMO_ONLY-not-a-secret-grid-2025" in output and "DEMO ONLY" in output
 
 
 def test_the_grids_tile_the_district(database):
@@ -116,6 +117,7 @@ def test_a_second_run_reuses_the_city_and_starts_quickly(built, database):
     second, seconds = run_demo(data_dir)
     assert second.returncode == 0, second.stderr
     assert "already there" in second.stdout and "demo-admin" in second.stdout
+    assert "cg_0311de00_DEMO_ONLY-not-a-secret-grid-2025" in second.stdout
     assert rows(database, "SELECT COUNT(*), MAX(id) FROM registry_person") == before
     assert seconds < first_seconds
 

@@ -19,7 +19,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from communitygrid.accounts.models import Role
-from communitygrid.core.demo.build import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_city_build, demo_city_exists
+from communitygrid.core.demo.build import (
+    DEMO_ACCOUNTS,
+    DEMO_API_KEY,
+    DEMO_API_POINT,
+    DEMO_PASSWORD,
+    demo_city_build,
+    demo_city_exists,
+)
 from communitygrid.core.scheduler import Scheduler, job_name, periodic_jobs
 
 
@@ -95,6 +102,10 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write(self.accounts_table())
             self.stdout.write("")
+            banner = self.api_key_banner(host, port)
+            if banner:
+                self.stdout.write(banner)
+                self.stdout.write("")
             if not no_serve:
                 # Static files come from the apps through WhiteNoise's finders; the empty
                 # STATIC_ROOT only keeps WhiteNoise from warning that it is missing.
@@ -107,6 +118,28 @@ class Command(BaseCommand):
         for account in DEMO_ACCOUNTS:
             rows.append([str(labels[account.role]), account.username, DEMO_PASSWORD, str(account.sees)])
         return _("Demo accounts (sign in at /accounts/login/):") + "\n" + table(rows)
+
+    def api_key_banner(self, host: str, port: int) -> str:
+        """The demo API key and two requests to try it with; empty for a city built before the key."""
+        from communitygrid.apikeys.services import apikey_lookup
+
+        key = apikey_lookup(DEMO_API_KEY)
+        if key is None:
+            return ""
+        street = key.user.scope_nodes.first()
+        base = f"http://{host}:{port}/open311/v2"
+        lat, lon = DEMO_API_POINT
+        description = _("The street light at the gate is out.")
+        return "\n".join([
+            _("Demo API key (DEMO ONLY: it is published, never use it outside the demo), scope %(scopes)s, "
+              "for %(street)s:") % {"scopes": ", ".join(key.scopes), "street": street.name if street else "?"},
+            "  " + DEMO_API_KEY,
+            _("List the Open311 services (no key needed):"),
+            f"  curl {base}/services.json",
+            _("Post a service request with the key:"),
+            f"  curl {base}/requests.json -d api_key={DEMO_API_KEY} -d service_code=repair_streetlight "
+            f"-d lat={lat:.5f} -d long={lon:.5f} --data-urlencode 'description={description}'",
+        ])
 
     def serve(self, host: str, port: int) -> None:
         from django.core.wsgi import get_wsgi_application
