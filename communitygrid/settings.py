@@ -135,7 +135,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": env_str("CG_TEST_SQLITE", "") or None}
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CG_DB_CONN_MAX_AGE", 60))
+    # Persistent connections: a new PostgreSQL backend per request costs more CPU than a whole
+    # submission. (dj_database_url.parse always returns CONN_MAX_AGE=0, so set, never setdefault.)
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("CG_DB_CONN_MAX_AGE", 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -39,3 +39,20 @@ def test_serve_runs_granian_workers_that_answer_through_the_project_stack(tmp_pa
         os.killpg(server.pid, 15)
         output = server.communicate(timeout=30)[0].decode()
     assert "2 workers × 2 threads" in output
+
+
+def _settings_value(tmp_path, expression: str, **env) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    full_env = {**os.environ, "CG_DATA_DIR": str(tmp_path), "CG_DEV_SECRETS": "1",
+                "DJANGO_SETTINGS_MODULE": "communitygrid.settings", **env}
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_postgresql_connections_persist_between_requests_unless_configured_otherwise(tmp_path):
+    # dj_database_url always returns CONN_MAX_AGE=0: a new PostgreSQL backend per request cost
+    # more CPU than the whole case submission until the setting was forced.
+    url = "postgres://postgres@127.0.0.1:5432/communitygrid"
+    expr = "settings.DATABASES['default']['CONN_MAX_AGE'], settings.DATABASES['default']['CONN_HEALTH_CHECKS']"
+    assert _settings_value(tmp_path, expr, DATABASE_URL=url) == "60 True"
+    assert _settings_value(tmp_path, expr, DATABASE_URL=url, CG_DB_CONN_MAX_AGE="0") == "0 True"
