@@ -138,6 +138,12 @@ else:
     # Persistent connections: a new PostgreSQL backend per request costs more CPU than a whole
     # submission. (dj_database_url.parse always returns CONN_MAX_AGE=0, so set, never setdefault.)
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("CG_DB_CONN_MAX_AGE", 60)
+    if env_bool("CG_DB_PREPARED", True):
+        # Parameters bound by the server and statements prepared on their 5th use in a
+        # connection: PostgreSQL parses and plans a hot statement once per connection instead
+        # of once per request (docs/decisions/0005). Turn off behind a transaction-pooling
+        # PgBouncer older than 1.21; restart the servers after a migration that alters tables.
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
