@@ -11,6 +11,7 @@ import contextvars
 import datetime as dt
 import functools
 import math
+import re
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -314,10 +315,22 @@ class _Place:
     lat: float | None
     building: object = None
     room: object = None
+    # The map version the grid was found on (a map point only): the INSERT confirms it.
+    map_token: str | None = None
 
 
-def _grid_at(lon: float, lat: float):
-    """The grid containing the point, from the in-process index: no query beyond the map's version.
+class _MapChanged(Exception):
+    """The map changed between locating the point and writing the case: locate again."""
+
+
+# A map point is located on the process's index trusted for this long without asking the
+# database; the INSERT then confirms the map version, so a change is never missed.
+MAP_TRUST_SECONDS = 2.0
+
+
+def _grid_at(lon: float, lat: float, *, fresh: bool = False):
+    """(grid, map token): the grid containing the point, from the in-process index, without a
+    query while the index was confirmed within ``MAP_TRUST_SECONDS`` (``fresh``: confirm now).
 
     The node is rebuilt from the index's copy of its row; its path is the chain of ids up to
     the root. Should the index not reach the root (an ancestor retired), the row is read.
@@ -325,19 +338,21 @@ def _grid_at(lon: float, lat: float):
     from communitygrid.geo.index import OUTSIDE, current_index
     from communitygrid.geo.models import Node
 
-    index = current_index()
+    index = current_index(max_age=0.0 if fresh else MAP_TRUST_SECONDS)
     node_id = index.locate_id(lon, lat)
     if node_id == OUTSIDE:
-        return None
+        if not fresh:  # the point may lie in a grid drawn since the index was confirmed
+            return _grid_at(lon, lat, fresh=True)
+        return None, index.token
     chain = index.path_ids(node_id)
     if index.nodes[chain[0]].parent_id is not None:
-        return Node.objects.select_related("parent").get(pk=node_id)
+        return Node.objects.select_related("parent").get(pk=node_id), index.token
     info = index.nodes[node_id]
     return Node(id=info.id, code=info.code, name=info.name, level=info.level, kind=info.kind,
-                parent_id=info.parent_id, path="/" + "".join(f"{i}/" for i in chain))
+                parent_id=info.parent_id, path="/" + "".join(f"{i}/" for i in chain)), index.token
 
 
-def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | None) -> _Place:
+def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | None, fresh: bool = False) -> _Place:
     from communitygrid.registry.models import Building, Room
 
     given = [lon is not None or lat is not None, building_id is not None or room_id is not None, at_home]
@@ -351,11 +366,11 @@ def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | N
             raise InvalidInput(_("A map point needs both longitude and latitude as numbers."), field="location")
         if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
             raise InvalidInput(_("Longitude or latitude is out of range."), field="location")
-        grid = _grid_at(lon, lat)
+        grid, token = _grid_at(lon, lat, fresh=fresh)
         if grid is None:
             raise InvalidInput(_("The point %(lon).5f, %(lat).5f lies outside every grid.") % {"lon": lon, "lat": lat},
                                field="location")
-        return _Place(grid, lon, lat)
+        return _Place(grid, lon, lat, map_token=token)
     if given[1]:
         room = None
         if room_id is not None:
@@ -475,10 +490,17 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
     # a caller's transaction a savepoint still keeps a replay's failed INSERT from spoiling it.
     one_statement = connection.vendor == "postgresql" and not files and not connection.in_atomic_block
     try:
-        with _files_removed_on_failure(), (nullcontext() if one_statement else transaction.atomic()):
-            return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
-                           description=description, place=place, files=files, tier=tier, tier_reason=tier_reason,
-                           idempotency_key=idempotency_key, caller_name=caller_name, caller_phone=caller_phone)
+        for _attempt in range(3):
+            try:
+                with _files_removed_on_failure(), (nullcontext() if one_statement else transaction.atomic()):
+                    return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
+                                   description=description, place=place, files=files, tier=tier,
+                                   tier_reason=tier_reason, idempotency_key=idempotency_key,
+                                   caller_name=caller_name, caller_phone=caller_phone)
+            except _MapChanged:
+                place = _place_checked(submitted_by, lon=lon, lat=lat, building_id=building_id, room_id=room_id,
+                                       at_home=at_home, reporter=reporter or submitted_by, fresh=True)
+        raise _MapChanged("the map kept changing while the case was written")
     except IntegrityError:
         replay = _existing(submitted_by, channel, idempotency_key)
         if replay is None:
@@ -499,11 +521,16 @@ def _checked(*, submitted_by, is_resident, on_behalf_of, category_code, descript
         raise InvalidInput(_("The description is longer than %(n)d characters.") % {"n": DESCRIPTION_MAX},
                            field="description")
     reporter = on_behalf_of or (submitted_by if is_resident else None)
-    place = _locate(lon=lon, lat=lat, building_id=building_id, room_id=room_id, at_home=at_home,
-                    reporter=reporter or submitted_by)
+    place = _place_checked(submitted_by, lon=lon, lat=lat, building_id=building_id, room_id=room_id,
+                           at_home=at_home, reporter=reporter or submitted_by)
+    return reporter, category, description, place, check_attachments(attachments)
+
+
+def _place_checked(submitted_by, *, fresh: bool = False, **where) -> _Place:
+    place = _locate(fresh=fresh, **where)
     if getattr(submitted_by, "cg_api_key", None) is not None and not covers(submitted_by, place.grid):
         raise NotAllowed(_("The location lies outside the areas this API key may submit to."))
-    return reporter, category, description, place, check_attachments(attachments)
+    return place
 
 
 def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_reason,
@@ -548,27 +575,46 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
         kind, params = "case_handed_back", {"grid": case.grid.name, "note": route.reason}
     notices = [CaseNotice(event=events[-1], recipient_id=user_id, kind=kind, params=params, created_at=now)
                for user_id in dict.fromkeys(recipients)]
-    _insert_new_case(case, events, notices)
+    _insert_new_case(case, events, notices, map_token=place.map_token)
     _save_attachments(case, events[0], files, submitted_by)
     return SubmitResult(case, created=True, duplicates=duplicates, route_reason=route.reason)
 
 
-def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNotice]) -> None:
+def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNotice], *,
+                     map_token: str | None = None) -> None:
     """Write a new case, its first events and its pending notices.
+
+    ``map_token``: the map version the case's grid was found on; when the map has changed
+    since, nothing is written and :class:`_MapChanged` is raised (the caller locates again).
 
     On PostgreSQL one statement (data-modifying CTEs) does it all: a single statement is a
     transaction of its own, so the busiest write path pays one round trip instead of five
     (BEGIN, three INSERTs, COMMIT) and none of the ORM's per-query compilation. Elsewhere
     (SQLite) the ORM writes the rows inside the caller's transaction.
     """
+    from communitygrid.geo.models import MapVersion
+
     connection = connections[Case.objects.db]
     if connection.vendor != "postgresql":
+        # Inside the caller's transaction, which on SQLite holds the write lock from BEGIN.
+        if map_token is not None and MapVersion.current_token() != map_token:
+            raise _MapChanged()
         case.save(force_insert=True)
         CaseEvent.objects.bulk_create(events)
         CaseNotice.objects.bulk_create(notices)
         return
-    case_columns, case_values, _types = _row(case, connection)
+    case_columns, case_values, case_types = _row(case, connection)
     params = list(case_values)
+    if map_token is None:
+        case_source = f"VALUES ({', '.join(['%s'] * len(case_values))})"
+    else:
+        # The same statement confirms the map version: a map changed by another process since
+        # this one's index was confirmed writes nothing (and the case is located again).
+        # Cast to varchar without its length: a value too long must fail, not be cut.
+        casts = [re.sub(r"^varchar\(\d+\)$", "varchar", t) for t in case_types]
+        case_source = (f"SELECT {', '.join(f'%s::{t}' for t in casts)} WHERE COALESCE((SELECT token FROM "
+                       f"{connection.ops.quote_name(MapVersion._meta.db_table)} WHERE id = %s), '') = %s")
+        params += [MapVersion.ROW, map_token]
     event_fields = [f for f in CaseEvent._meta.concrete_fields if not f.primary_key and f.name != "case"]
     event_rows = []
     for event in events:
@@ -576,8 +622,7 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
         event_rows.append("(" + ", ".join(f"%s::{t}" for t in types) + ")")
         params += values
     table, event_table = connection.ops.quote_name(Case._meta.db_table), connection.ops.quote_name(CaseEvent._meta.db_table)
-    sql = (f"WITH c AS (INSERT INTO {table} ({', '.join(case_columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(case_values))}) RETURNING id), "
+    sql = (f"WITH c AS (INSERT INTO {table} ({', '.join(case_columns)}) {case_source} RETURNING id), "
            f"e AS (INSERT INTO {event_table} (case_id, {', '.join(columns)}) "
            f"SELECT c.id, v.* FROM c, (VALUES {', '.join(event_rows)}) AS v RETURNING id, action)")
     if notices:
@@ -593,6 +638,8 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if not rows:
+        raise _MapChanged()
     case.pk = rows[0][0]
     event_ids = {action: pk for _case_id, pk, action in rows}
     for obj in (case, *events):

@@ -17,6 +17,7 @@ in the neighbouring cell still gets a correct answer.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -317,26 +318,40 @@ def _children(reg_x, reg_y, open_regions, pair_reg, pair_poly, covers):
 
 _lock = threading.Lock()
 _current: GridIndex | None = None
+_checked_at = 0.0  # time.monotonic() when _current's token was last compared with the database's
 
 
-def current_index() -> GridIndex:
+def current_index(max_age: float = 0.0) -> GridIndex:
     """The index of the active map, rebuilt when the map's version token has changed.
 
-    One small query per call. The token is read *before* the nodes, so an index is never
-    labelled newer than the data it was built from; every process compares the token, so a
-    change made by one process reaches all of them.
+    One small query per call, unless ``max_age`` > 0: then a token compared less than
+    ``max_age`` seconds ago is trusted without a query. A caller that trusts it must confirm
+    the token where it writes (the intake does, inside its INSERT: ``index.token``), since
+    another process may have changed the map in between. The token is read *before* the
+    nodes, so an index is never labelled newer than the data it was built from; every process
+    compares the token, so a change made by one process reaches all of them.
     """
-    global _current
+    global _current, _checked_at
     from communitygrid.geo.models import MapVersion, Node
 
+    index, now = _current, time.monotonic()
+    if max_age > 0 and index is not None and now - _checked_at < max_age:
+        return index
     token = MapVersion.current_token()
-    index = _current
     if index is not None and index.token == token:
+        _checked_at = now
         return index
     with _lock:
         if _current is not None and _current.token == token:
+            _checked_at = now
             return _current
         index = GridIndex.build(Node.objects.active().values(*NODE_FIELDS).order_by())
         index.token = token
-        _current = index
+        _current, _checked_at = index, now
     return index
+
+
+def expire() -> None:
+    """Compare the token on the next call whatever its ``max_age`` (this process changed the map)."""
+    global _checked_at
+    _checked_at = 0.0

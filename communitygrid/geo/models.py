@@ -192,6 +192,9 @@ class MapVersion(models.Model):
         values = {"token": uuid.uuid4().hex, "changed_at": timezone.now()}
         if not cls.objects.filter(pk=cls.ROW).update(**values):
             cls.objects.update_or_create(pk=cls.ROW, defaults=values)
+        from communitygrid.geo import index
+
+        index.expire()
 
 
 @receiver(post_save, sender=Node)

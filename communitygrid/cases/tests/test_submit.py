@@ -289,3 +289,58 @@ def test_cleanup_orphan_files_deletes_only_old_files_no_attachment_names(people,
     assert old_orphan.exists()
     call_command("cleanup_orphan_files")
     assert not old_orphan.exists() and young_orphan.exists() and os.path.exists(kept)
+
+
+def _map_changed_elsewhere(grid):
+    """Another process retires ``grid`` and draws a new one over POINT; this process's index
+    still holds the old map and was confirmed a moment ago."""
+    import time
+
+    from django.utils import timezone
+
+    from communitygrid.geo import index as geo_index
+    from communitygrid.geo.models import Level, Node
+    from communitygrid.testing import make_node, square
+
+    new = make_node(code="NEW-G", name="新网格", level=Level.GRID, parent=grid.parent,
+                    geometry=square(POINT["lon"] - 0.001, POINT["lat"] - 0.001, 0.002))
+    Node.objects.filter(pk=grid.pk).update(status="retired", retired_at=timezone.now())
+    geo_index._checked_at = time.monotonic()  # as if confirmed just before the other process's change
+    return new
+
+
+def _submits_into_the_new_grid_after_a_map_change(grid, submit):
+    from django.test.utils import CaptureQueriesContext
+
+    first = submit(idempotency_key="before")
+    assert first.case.grid_id == grid.pk
+    with CaptureQueriesContext(connection) as captured:
+        assert submit(idempotency_key="trusted").case.grid_id == grid.pk
+    # Within the trust window the map version is read only to confirm it where the case is
+    # written: inside the INSERT on PostgreSQL, inside the write transaction on SQLite.
+    reads = [q for q in captured.captured_queries if q["sql"].startswith('SELECT "geo_mapversion"')]
+    assert len(reads) == (0 if connection.vendor == "postgresql" else 1)
+    new = _map_changed_elsewhere(grid)
+    after = submit(idempotency_key="after")
+    assert after.created and after.case.grid_id == new.pk
+    assert Case.objects.get(pk=after.case.pk).grid_id == new.pk
+    # The attempt on the old map wrote nothing: three cases; the first two routed (submit and
+    # dispatch), the last only submitted (the new grid has no grid worker yet).
+    assert Case.objects.count() == 3 and CaseEvent.objects.count() == 5
+    assert list(after.case.events.values_list("action", flat=True)) == ["submit"]
+
+
+def test_a_map_changed_by_another_process_is_confirmed_by_the_insert(people, submit):
+    _submits_into_the_new_grid_after_a_map_change(people.grid, submit)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_map_changed_by_another_process_is_confirmed_by_the_single_statement(catalogue, city, users):
+    from communitygrid.accounts.models import Role
+    from communitygrid.cases.services import case_submit
+
+    def submit(**kwargs):
+        return case_submit(submitted_by=users[Role.RESIDENT], channel="web", category_code="elderly_visit",
+                           description="请来看看", **POINT, **kwargs)
+
+    _submits_into_the_new_grid_after_a_map_change(city.grids[0], submit)
