@@ -35,7 +35,6 @@ from communitygrid.cases.models import (
     CaseEvent,
     CaseNotice,
     CaseTask,
-    Category,
     Channel,
     EscalationLevel,
     Status,
@@ -615,7 +614,7 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
         case_source = (f"SELECT {', '.join(f'%s::{t}' for t in casts)} WHERE COALESCE((SELECT token FROM "
                        f"{connection.ops.quote_name(MapVersion._meta.db_table)} WHERE id = %s), '') = %s")
         params += [MapVersion.ROW, map_token]
-    event_fields = [f for f in CaseEvent._meta.concrete_fields if not f.primary_key and f.name != "case"]
+    event_fields = _insert_fields(CaseEvent, ("case",))
     event_rows = []
     for event in events:
         columns, values, types = _row(event, connection, event_fields)
@@ -626,7 +625,7 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
            f"e AS (INSERT INTO {event_table} (case_id, {', '.join(columns)}) "
            f"SELECT c.id, v.* FROM c, (VALUES {', '.join(event_rows)}) AS v RETURNING id, action)")
     if notices:
-        notice_fields = [f for f in CaseNotice._meta.concrete_fields if f.name not in ("id", "event", "recipient")]
+        notice_fields = _insert_fields(CaseNotice, ("event", "recipient"))
         notice_columns, notice_values, notice_types = _row(notices[0], connection, notice_fields)
         recipients = ", ".join("(%s::bigint)" for _notice in notices)
         sql += (f", n AS (INSERT INTO {connection.ops.quote_name(CaseNotice._meta.db_table)} "
@@ -652,10 +651,21 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
 
 def _row(obj, connection, fields=None) -> tuple[list[str], list, list[str]]:
     """Quoted columns, values prepared as the ORM's INSERT prepares them, and column types."""
-    fields = fields if fields is not None else [f for f in type(obj)._meta.concrete_fields if not f.primary_key]
-    columns = [connection.ops.quote_name(f.column) for f in fields]
-    values = [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields]
-    return columns, values, [f.db_type(connection) for f in fields]
+    fields = fields if fields is not None else _insert_fields(type(obj))
+    columns, types = _columns_and_types(tuple(fields), connection.alias)
+    return columns, [f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields], types
+
+
+@functools.cache
+def _insert_fields(model, leave_out: tuple[str, ...] = ()) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in leave_out]
+
+
+@functools.lru_cache(maxsize=32)
+def _columns_and_types(fields: tuple, alias: str) -> tuple[list[str], list[str]]:
+    """Quoted column names and database types of ``fields`` (the same for every row)."""
+    connection = connections[alias]
+    return [connection.ops.quote_name(f.column) for f in fields], [f.db_type(connection) for f in fields]
 
 
 # ---------------------------------------------------------------- handling
