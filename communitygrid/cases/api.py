@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema
+from ninja import Status as Answer  # an HTTP status with its body (cases.models.Status is the case's)
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -173,7 +174,7 @@ def categories(request):
             for c in selectors.category_leaves()]
 
 
-def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
+def _submit(request, payload: SubmitIn, files) -> Answer:
     on_behalf_of = None
     if payload.on_behalf_of is not None:
         on_behalf_of = selectors.resident_get(user=request.user, pk=_id(payload.on_behalf_of, _("User")))
@@ -195,7 +196,7 @@ def _submit(request, payload: SubmitIn, files) -> tuple[int, dict]:
         "duplicates": [{"id": d.pk, "category": result.case.category.code, "status": d.status,
                         "created_at": d.created_at} for d in result.duplicates],
     }
-    return (201 if result.created else 200), body
+    return Answer(201 if result.created else 200, body)
 
 
 @router.post("/", response={200: SubmitOut, 201: SubmitOut, **ERRORS})
@@ -248,7 +249,7 @@ class _CaseRows:
 
 @router.get("/{case_id}", response={200: CaseOut, **ERRORS})
 def case_detail(request, case_id: int):
-    return 200, case_out(selectors.case_get(user=request.user, pk=_id(case_id, _("Case"))), request.user)
+    return Answer(200, case_out(selectors.case_get(user=request.user, pk=_id(case_id, _("Case"))), request.user))
 
 
 class RevealIn(Schema):
@@ -270,11 +271,11 @@ def case_reveal(request, case_id: int, payload: RevealIn, response: HttpResponse
                                   ip_address=request.META.get("REMOTE_ADDR"))
     except ValidationError as exc:
         field = next(iter(exc.error_dict), None) if hasattr(exc, "error_dict") else None
-        return 400, error_body(" ".join(exc.messages), field)
+        return Answer(400, error_body(" ".join(exc.messages), field))
     except PermissionDenied as exc:
-        return 403, error_body(str(exc))
+        return Answer(403, error_body(str(exc)))
     response["Cache-Control"] = "no-store"
-    return 200, {"id": case.pk, "values": values}
+    return Answer(200, {"id": case.pk, "values": values})
 
 
 @router.get("/{case_id}/timeline", response={200: list[EventOut], **ERRORS})
@@ -368,7 +369,7 @@ def case_act(request, case_id: int, action: str, payload: ActionIn):
     if action not in ACTIONS:
         raise InvalidInput(_("Unknown action “%(action)s”.") % {"action": action}, field="action")
     ACTIONS[action](request, case, payload)
-    return 200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user)
+    return Answer(200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user))
 
 
 @router.post("/{case_id}/rating", response={200: CaseOut, **ERRORS})
@@ -377,4 +378,4 @@ def case_rate(request, case_id: int, payload: RatingIn):
     case = selectors.case_get(user=request.user, pk=_id(case_id, _("Case")))
     services.case_rate(case=case, actor=request.user, solved=payload.solved, rating=payload.rating,
                        comment=payload.comment)
-    return 200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user)
+    return Answer(200, case_out(selectors.case_get(user=request.user, pk=case.pk), request.user))
