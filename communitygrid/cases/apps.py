@@ -13,3 +13,8 @@ class CasesConfig(AppConfig):
         from communitygrid.privacy import scoping
 
         scoping.register(Case, lambda user, action: selectors.case_queryset(user=user, action=action))
+        from communitygrid.cases.services import NOTICE_LABELS, NOTICES
+        from communitygrid.notifications import kinds
+
+        for kind in NOTICES:
+            kinds.register(kind, NOTICE_LABELS[kind])

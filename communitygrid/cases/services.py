@@ -95,6 +95,24 @@ NOTICES = {
 }
 
 
+# What each kind is called where people choose kinds (a webhook endpoint's, in the back-office).
+NOTICE_LABELS = {
+    "case_assigned": gettext_lazy("Case assigned to you"),
+    "case_warning": gettext_lazy("Case close to its deadline"),
+    "case_escalated": gettext_lazy("Case escalated to your level"),
+    "case_supervised": gettext_lazy("Case under supervision"),
+    "case_help": gettext_lazy("Help asked on a case"),
+    "case_handed_back": gettext_lazy("Case without a handler"),
+    "case_resolved": gettext_lazy("Your case resolved"),
+    "case_reopened": gettext_lazy("Case reopened"),
+    "case_rejected": gettext_lazy("Your case cannot be handled here"),
+    "case_task": gettext_lazy("Joint-handling task for you"),
+    "case_task_done": gettext_lazy("Joint-handling task done"),
+    "case_task_overdue": gettext_lazy("Joint-handling task overdue"),
+    "case_follow_up": gettext_lazy("Follow-up check on an urgent case"),
+}
+
+
 def _local(moment: dt.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 

@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 from communitygrid.core.admin_site import admin_site
 from django.core.exceptions import ValidationError
 
+from communitygrid.notifications import kinds as notification_kinds
 from communitygrid.notifications.models import DeliveryAttempt, Notification, WebhookEndpoint, WebhookSubscription
 from communitygrid.notifications.services import notification_retry
 from communitygrid.notifications.webhooks import webhook_delivery_replay, webhook_url_check
@@ -98,9 +99,17 @@ class WebhookEndpointForm(forms.ModelForm):
         help_text=_("Leave empty to keep the current secret."),
     )
 
+    kinds = forms.MultipleChoiceField(
+        label=_("kinds"), required=False, widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick the kinds this endpoint receives; none ticked: every kind."))
+
     class Meta:
         model = WebhookEndpoint
         fields = ["user", "name", "url", "secret", "kinds", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kinds"].choices = notification_kinds.choices(extra=list(self.instance.kinds or []))
 
     def clean_url(self):
         # The API's rule (public network only), so the back-office is no way around it.

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -50,7 +52,7 @@ def test_editing_an_endpoint_without_a_secret_keeps_the_old_one(client):
 
     response = client.post(
         reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk]),
-        {"user": owner.pk, "name": "renamed", "url": PUBLIC_URL, "secret": "", "kinds": "[]", "is_active": "on"},
+        {"user": owner.pk, "name": "renamed", "url": PUBLIC_URL, "secret": "", "is_active": "on"},
     )
 
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -65,7 +67,7 @@ def test_new_endpoint_needs_a_secret(client):
 
     response = client.post(
         reverse("admin:notifications_webhookendpoint_add"),
-        {"user": owner.pk, "name": "n", "url": PUBLIC_URL, "secret": "", "kinds": "[]", "is_active": "on"},
+        {"user": owner.pk, "name": "n", "url": PUBLIC_URL, "secret": "", "is_active": "on"},
     )
 
     assert response.status_code == 200
@@ -74,7 +76,7 @@ def test_new_endpoint_needs_a_secret(client):
 
 def _endpoint_form(owner, url):
     # A superuser also sees the subscriptions inline, whose management form the page would post.
-    return {"user": owner.pk, "name": "城管系统", "url": url, "secret": "whsec-admin", "kinds": "[]", "is_active": "on",
+    return {"user": owner.pk, "name": "城管系统", "url": url, "secret": "whsec-admin", "is_active": "on",
             "subscriptions-TOTAL_FORMS": "0", "subscriptions-INITIAL_FORMS": "0"}
 
 
@@ -116,3 +118,36 @@ def test_the_admin_accepts_a_public_address_and_loopback_only_when_private_urls_
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     assert admin_client.post(add, _endpoint_form(owner, "http://127.0.0.1:9/h")).status_code == 302
     assert sorted(WebhookEndpoint.objects.values_list("url", flat=True)) == ["http://127.0.0.1:9/h", PUBLIC_URL]
+
+
+def test_an_endpoints_kinds_are_ticked_by_name_not_typed_as_json(admin_client):
+    owner = make_user("department_staff")
+    add = reverse("admin:notifications_webhookendpoint_add")
+
+    page = admin_client.get(add, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    # Every kind the apps send is a named checkbox (here in Chinese).
+    assert page.count('type="checkbox" name="kinds"') >= 13 and "联动任务逾期" in page and 'value="case_assigned"' in page
+
+    form = {**_endpoint_form(owner, PUBLIC_URL), "kinds": ["case_assigned", "case_resolved"]}
+    response = admin_client.post(add, form)
+    assert response.status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.kinds == ["case_assigned", "case_resolved"]
+    assert endpoint.wants("case_assigned") and not endpoint.wants("case_escalated")
+
+    refused = admin_client.post(add, {**form, "name": "other", "kinds": ["bogus"]})
+    assert refused.status_code == 200 and list(refused.context["adminform"].form.errors) == ["kinds"]
+    assert WebhookEndpoint.objects.count() == 1
+
+
+def test_a_stored_kind_no_longer_sent_stays_ticked_until_someone_unticks_it(admin_client):
+    owner = make_user("department_staff")
+    endpoint = WebhookEndpoint.objects.create(user=owner, name="old", url=PUBLIC_URL, secret="keep-me",
+                                              kinds=["case_assigned", "legacy_kind"])
+
+    page = admin_client.get(reverse("admin:notifications_webhookendpoint_change", args=[endpoint.pk])).content.decode()
+
+    def ticked(code):
+        return re.search(rf'<input type="checkbox" name="kinds" value="{code}"[^>]*\bchecked\b', page) is not None
+
+    assert ticked("legacy_kind") and ticked("case_assigned") and not ticked("case_escalated")
