@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.accounts import services
-from communitygrid.accounts.models import Department, SignInEvent, User
+from communitygrid.accounts.models import BindingRequest, Department, SignInEvent, User
 from communitygrid.accounts.selectors import user_queryset
 from communitygrid.core.admin_site import admin_site
 from communitygrid.privacy.admin import AuditTrailAdminMixin
@@ -117,3 +117,21 @@ class SignInEventAdmin(AuditTrailAdminMixin, SystemAdminOnly, admin.ModelAdmin):
     search_fields = ("username", "ip_address")
     date_hierarchy = "at"
     readonly_fields = [f.name for f in SignInEvent._meta.fields]
+
+
+@admin.register(BindingRequest, site=admin_site)
+class BindingRequestAdmin(AuditTrailAdminMixin, SystemAdminOnly, admin.ModelAdmin):
+    """Read-only, system administrators only. The requests that matched no record are seen here
+    and nowhere else: no area's staff can verify a claim that points at no household. Decisions
+    are taken on the workbench by the staff of the matched record's area."""
+
+    list_display = ("id", "created_at", "user", "status", "matched", "decided_at", "decided_by")
+    list_filter = ("status", ("person", admin.EmptyFieldListFilter), ("created_at", admin.DateFieldListFilter))
+    date_hierarchy = "created_at"
+    list_select_related = ("user", "decided_by")
+    readonly_fields = ("user", "claimed_name", "person", "status", "reason", "created_at", "decided_at", "decided_by")
+    exclude = ("id_number_bidx",)
+
+    @admin.display(boolean=True, description=_("matched a record"))
+    def matched(self, obj):
+        return obj.person_id is not None

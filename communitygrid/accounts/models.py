@@ -174,3 +174,47 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BindingRequest(models.Model):
+    """A resident's claim that a registry record is theirs, decided by staff who know the household.
+
+    Never linked automatically: knowing someone's name and ID number must not hand over their
+    record. The ID number is kept only as its blind index (enough to find the record, never to
+    read it back); the claimed name is encrypted. ``person`` is the record the claim matched
+    (same ID number *and* same name), or None — which the resident is never told.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for verification")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="binding_requests", verbose_name=_("account"))
+    claimed_name = EncryptedField(_("claimed name"), kind="name")
+    id_number_bidx = models.CharField(_("ID number (blind index)"), max_length=32, editable=False)
+    person = models.ForeignKey(
+        "registry.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="binding_requests",
+        verbose_name=_("matched record"),
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    reason = models.TextField(_("reason for refusal"), blank=True)
+    created_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("decided by")
+    )
+
+    class Meta:
+        verbose_name = _("household record link request")
+        verbose_name_plural = _("household record link requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user"], condition=models.Q(status="pending"),
+                                    name="binding_request_one_pending_per_user"),
+        ]
+        indexes = [models.Index(fields=["status", "person"], name="binding_request_status_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.claimed_name} ({self.get_status_display()})"

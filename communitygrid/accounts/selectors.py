@@ -19,3 +19,43 @@ def user_queryset(*, user) -> QuerySet[User]:
         inside = User.objects.filter(scopes.node_path_q(user, prefix="scope_nodes__")).values("pk")
         return users.filter(Q(pk=user.pk) | Q(pk__in=inside))
     return users.filter(pk=user.pk)
+
+
+# --- Household record link requests ----------------------------------------------------------
+
+def binding_request_queryset(*, user) -> QuerySet:
+    """Link requests ``user`` may see and decide: those whose matched record lies in the areas of
+    staff who may change people records there (grid workers, grid leaders, community staff; system
+    administrators everywhere). Requests that matched no record reach nobody here: only system
+    administrators read them, in the back-office."""
+    from communitygrid.accounts.models import BindingRequest
+
+    if not scopes.may(user, "change") or not (user.is_area_staff or user.is_system_admin):
+        return BindingRequest.objects.none()
+    return BindingRequest.objects.filter(person__isnull=False).filter(
+        scopes.node_path_q(user, prefix="person__grid__"))
+
+
+def binding_request_pending(*, user) -> QuerySet:
+    """The pending requests in ``user``'s areas, oldest first (the order they are handled in)."""
+    from communitygrid.accounts.models import BindingRequest
+
+    return (binding_request_queryset(user=user).filter(status=BindingRequest.Status.PENDING)
+            .select_related("user__resident_phone", "person__household", "person__grid")
+            .order_by("created_at", "id"))
+
+
+def binding_request_get(*, user, pk: int):
+    """One request in ``user``'s areas, or None (out of scope and missing look the same)."""
+    return (binding_request_queryset(user=user)
+            .select_related("user__resident_phone", "person__household", "person__grid", "decided_by")
+            .filter(pk=pk).first())
+
+
+def binding_request_own(*, user) -> QuerySet:
+    """A resident's own requests, newest first. Says nothing about whether a record matched."""
+    from communitygrid.accounts.models import BindingRequest
+
+    if not getattr(user, "is_authenticated", False):
+        return BindingRequest.objects.none()
+    return BindingRequest.objects.filter(user=user).defer("person").order_by("-created_at", "-id")

@@ -4,20 +4,21 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_ipv46_address
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
-from communitygrid.accounts.models import Department, OneTimeCode, ResidentPhone, Role, SignInEvent, User
+from communitygrid.accounts.models import BindingRequest, Department, OneTimeCode, ResidentPhone, Role, SignInEvent, User
 from communitygrid.geo.models import Level, Node
 from communitygrid.privacy import crypto
 
@@ -334,3 +335,167 @@ def _resident_for(challenge: OneTimeCode) -> tuple[User, bool]:
     # The ciphertext moves as it is: the plaintext is never needed here.
     ResidentPhone.objects.create(user=user, phone=challenge.phone, phone_bidx=challenge.phone_bidx)
     return user, True
+
+
+# --- Residents: link the account to their household record ---------------------------------
+
+# Access-log purposes are stored in English, like the registry's searches.
+LINK_PURPOSE_APPROVED = "account link request #%(id)s approved"
+LINK_PURPOSE_REFUSED = "account link request #%(id)s refused"
+REASON_MAX_CHARS = 500
+CLAIMED_NAME_MAX_CHARS = 100
+
+BINDING_NOTICES = {
+    "binding_approved": (gettext_lazy("Your account is linked to your household record"),
+                         gettext_lazy("Your grid worker verified your request #%(id)s. Your household record is now "
+                                      "linked to your account.")),
+    "binding_refused": (gettext_lazy("Your request to link your household record was refused"),
+                        gettext_lazy("Your grid worker could not verify your request #%(id)s: %(reason)s")),
+}
+BINDING_NOTICE_LABELS = {
+    "binding_approved": gettext_lazy("Household record linked"),
+    "binding_refused": gettext_lazy("Household record link refused"),
+}
+
+
+class BindingRefused(Exception):
+    """A link request (or a decision on one) refused: the message names the field and the problem.
+
+    ``field`` is a form field or ``"form"``; ``status`` the HTTP answer (400 bad input, 409 the
+    state does not allow it, 403 the role may not). Nothing is written when this is raised.
+    """
+
+    def __init__(self, message: str, *, field: str = "form", status: int = 400):
+        super().__init__(message)
+        self.message, self.field, self.status = message, field, status
+
+
+def _clean_claim(name: str | None, id_number: str | None) -> tuple[str, str]:
+    """The trimmed name and the canonical ID number, or BindingRefused naming every bad field."""
+    from communitygrid.registry.validators import parse_id_number
+
+    errors: dict[str, str] = {}
+    clean_name = " ".join(unicodedata.normalize("NFKC", name or "").split())
+    if not clean_name:
+        errors["name"] = _("Full name is required: write it as on your ID card.")
+    elif len(clean_name) > CLAIMED_NAME_MAX_CHARS:
+        errors["name"] = _("Full name is longer than %(count)d characters.") % {"count": CLAIMED_NAME_MAX_CHARS}
+    number = ""
+    if not (id_number or "").strip():
+        errors["id_number"] = _("ID number is required: the 18 characters on your ID card.")
+    else:
+        try:
+            number = parse_id_number(id_number).number
+        except ValidationError as error:
+            errors["id_number"] = error.messages[0]
+    if errors:
+        refused = BindingRefused(next(iter(errors.values())), field=next(iter(errors)))
+        refused.errors = errors
+        raise refused
+    return clean_name, number
+
+
+def binding_request_submit(*, user: User, name: str | None, id_number: str | None) -> BindingRequest:
+    """A resident asks for their account to be linked to their registry record.
+
+    The record is looked up by the ID number's blind index and must bear the same name; the
+    request is stored whether or not one matched, and the resident is told the same either way.
+    One pending request per account (also a database constraint).
+    """
+    from communitygrid.registry.selectors import person_match_claim
+
+    if user.role != Role.RESIDENT:
+        raise BindingRefused(_("Only residents link their account to a household record."), status=403)
+    clean_name, number = _clean_claim(name, id_number)
+    if user.person_id:
+        raise BindingRefused(_("Your account is already linked to your household record."), status=409)
+    pending = _("You already have a request waiting for verification: wait for it, or withdraw it first.")
+    if BindingRequest.objects.filter(user=user, status=BindingRequest.Status.PENDING).exists():
+        raise BindingRefused(pending, status=409)
+    bidx = crypto.blind_index("id_number", number)
+    person = person_match_claim(id_number_bidx=bidx, name=clean_name)
+    try:
+        with transaction.atomic():
+            return BindingRequest.objects.create(user=user, claimed_name=clean_name, id_number_bidx=bidx,
+                                                 person=person)
+    except IntegrityError:  # a second request sent at the same moment
+        raise BindingRefused(pending, status=409) from None
+
+
+def binding_request_withdraw(*, user: User, binding_request_id: int) -> bool:
+    """The resident takes back their own pending request; False when there was none to take back."""
+    return BindingRequest.objects.filter(pk=binding_request_id, user=user, status=BindingRequest.Status.PENDING).update(
+        status=BindingRequest.Status.WITHDRAWN, decided_at=timezone.now(), decided_by=user) == 1
+
+
+def _binding_notify(request: BindingRequest, kind: str, **params) -> None:
+    from communitygrid.notifications.services import notification_enqueue
+
+    subject_msg, body_msg = BINDING_NOTICES[kind]
+    with translation.override(settings.LANGUAGE_CODE):
+        values = {"id": request.pk, **params}
+        subject, body = str(subject_msg) % values, str(body_msg) % values
+    notification_enqueue(recipient=request.user, kind=kind, subject=subject, body=body,
+                         payload={"binding_request": request.pk, "status": request.status})
+
+
+def _decidable(*, actor: User, binding_request_id: int) -> BindingRequest:
+    """The pending request, locked, if it lies in the actor's areas; BindingRefused otherwise."""
+    from communitygrid.accounts.selectors import binding_request_queryset
+
+    request = (binding_request_queryset(user=actor).select_for_update(of=("self",))
+               .filter(pk=binding_request_id).first())
+    if request is None:
+        raise BindingRefused(_("No such request in your area."), status=404)
+    if request.status != BindingRequest.Status.PENDING:
+        raise BindingRefused(_("This request is already decided (%(status)s).")
+                             % {"status": request.get_status_display()}, status=409)
+    return request
+
+
+def binding_request_approve(*, actor: User, binding_request_id: int, ip_address: str | None = None) -> BindingRequest:
+    """Link the requesting account to the matched record, in one transaction with the access-log
+    entry and the resident's notice. Refused if the record is already linked to another account."""
+    from communitygrid.privacy.models import AccessLog
+    from communitygrid.privacy.services import access_log_record
+
+    with transaction.atomic():
+        request = _decidable(actor=actor, binding_request_id=binding_request_id)
+        account = User.objects.select_for_update().get(pk=request.user_id)
+        if User.objects.filter(person_id=request.person_id).exclude(pk=account.pk).exists():
+            raise BindingRefused(_("This record is already linked to another account: refuse this request, or "
+                                   "have the other account unlinked first."), status=409)
+        if account.person_id and account.person_id != request.person_id:
+            raise BindingRefused(_("This account is already linked to another record."), status=409)
+        now = timezone.now()
+        request.status, request.decided_at, request.decided_by = BindingRequest.Status.APPROVED, now, actor
+        request.save(update_fields=["status", "decided_at", "decided_by"])
+        account.person_id = request.person_id
+        account.save(update_fields=["person"])
+        access_log_record(actor=actor, action=AccessLog.Action.LINK, subject=request.person, fields=["id_number"],
+                          purpose=LINK_PURPOSE_APPROVED % {"id": request.pk}, ip_address=ip_address)
+        _binding_notify(request, "binding_approved")
+    return request
+
+
+def binding_request_refuse(*, actor: User, binding_request_id: int, reason: str | None,
+                           ip_address: str | None = None) -> BindingRequest:
+    """Refuse with a reason the resident reads; logged and notified like an approval."""
+    from communitygrid.privacy.models import AccessLog
+    from communitygrid.privacy.services import access_log_record
+
+    text = " ".join((reason or "").split())
+    if not text:
+        raise BindingRefused(_("Reason is required: tell the resident why the request is refused."), field="reason")
+    if len(text) > REASON_MAX_CHARS:
+        raise BindingRefused(_("Reason is longer than %(count)d characters.") % {"count": REASON_MAX_CHARS},
+                             field="reason")
+    with transaction.atomic():
+        request = _decidable(actor=actor, binding_request_id=binding_request_id)
+        request.status, request.reason = BindingRequest.Status.REFUSED, text
+        request.decided_at, request.decided_by = timezone.now(), actor
+        request.save(update_fields=["status", "reason", "decided_at", "decided_by"])
+        access_log_record(actor=actor, action=AccessLog.Action.LINK, subject=request.person, fields=["id_number"],
+                          purpose=LINK_PURPOSE_REFUSED % {"id": request.pk}, ip_address=ip_address)
+        _binding_notify(request, "binding_refused", reason=text)
+    return request

@@ -26,6 +26,7 @@ class AccessLog(models.Model):
         REVEAL = "reveal", _("Revealed masked fields")
         EXPORT = "export", _("Exported records")
         SEARCH = "search", _("Searched by a sensitive field")
+        LINK = "link", _("Decided a request to link an account to the record")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -197,3 +197,23 @@ def building_households(*, user, building: Building) -> QuerySet[Household]:
 def care_tags() -> QuerySet[CareTag]:
     """The special-care groups (reference data, not personal data)."""
     return CareTag.objects.all()
+
+
+def _comparable_name(name: str) -> str:
+    import unicodedata
+
+    return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
+
+
+def person_match_claim(*, id_number_bidx: str, name: str) -> Person | None:
+    """The active person holding the ID number of this blind index *and* bearing this name.
+
+    Unscoped on purpose: a resident's request to link their account is matched here, and the
+    result is never shown to whoever typed the values; it only decides which area's staff
+    verify the request (``accounts.selectors.binding_request_queryset``).
+    """
+    wanted = _comparable_name(name)
+    for person in Person.objects.filter(id_number_bidx=id_number_bidx, is_active=True).order_by("id")[:5]:
+        if _comparable_name(person.name) == wanted:
+            return person
+    return None
