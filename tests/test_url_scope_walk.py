@@ -370,6 +370,20 @@ def _visit(*, grid, person, household, user, users, **_):
     return visit
 
 
+def _binding_request(*, person, user, **_):
+    from communitygrid.accounts.models import BindingRequest, ResidentPhone
+    from communitygrid.privacy import crypto
+
+    # A pending claim on the record, by an account of its own (no record yet), so that an approval
+    # would link it. The claimed name differs from the record's: the walk's plaintext check must not
+    # take the record's plain name for a leaked claimed name.
+    canary = _is_canary(user)
+    claimant = make_user(Role.RESIDENT, username="canary-claimant" if canary else "walk-claimant")
+    ResidentPhone.objects.create(user=claimant, phone="17733337654" if canary else "17722220101")
+    return BindingRequest.objects.create(user=claimant, claimed_name=_marked(user, "认领人"), person=person,
+                                         id_number_bidx=crypto.blind_index("id_number", person.id_number.reveal()))
+
+
 # Records of further models, built for the canary grid and for the in-scope world alike, in this
 # order: label → builder(grid=, person=, household=, building=, user=, records=, users=) → instance,
 # where ``records`` holds what was built before (a case's events need the case).
@@ -386,6 +400,7 @@ CANARIES: dict[str, Callable[..., models.Model]] = {
     "apikeys.apikeyuse": _api_key_use,
     "open311.open311request": _open311_request,
     "patrols.visit": _visit,
+    "accounts.bindingrequest": _binding_request,
 }
 
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("help/", views.one_tap_help, name="help"),
     path("requests/", views.my_requests, name="requests"),
     path("requests/<int:case_id>/", views.request_detail, name="request"),
+    path("link/", views.link_record, name="link"),
 ]

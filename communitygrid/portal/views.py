@@ -21,9 +21,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from communitygrid.accounts.models import Role, SignInEvent
+from communitygrid.accounts.models import BindingRequest, Role, SignInEvent
+from communitygrid.accounts.selectors import binding_request_own
 from communitygrid.accounts.services import (
+    BindingRefused,
     CodeRefused,
+    binding_request_submit,
+    binding_request_withdraw,
     client_ip,
     one_time_code_check,
     one_time_code_send,
@@ -128,7 +132,8 @@ def index(request):
     if request.user.role != Role.RESIDENT:
         return render(request, "portal/residents_only.html", status=403)
     recent = list(case_selectors.case_list(user=request.user)[: 2 if _elder(request) else 3])
-    return render(request, "portal/index.html", {"recent": recent, "has_home": _has_home(request.user)})
+    return render(request, "portal/index.html", {"recent": recent, "has_home": _has_home(request.user),
+                                                 "can_link": not request.user.person_id})
 
 
 @require_http_methods(["GET", "POST"])
@@ -395,3 +400,43 @@ def _follow_up(request, case, values):
     except CaseError as error:
         return {"follow_up_note": error.message}, error.status, None
     return {}, 200, result
+
+
+# ---------------------------------------------------------------- link my household record
+
+LINK_FIELDS = {"name", "id_number"}
+
+
+@resident_required
+@require_http_methods(["GET", "POST"])
+def link_record(request):
+    """Ask for the account to be linked to the resident's household record; follow the request.
+
+    Whatever was typed, a valid request gets the same answer ("sent to your grid worker"): the
+    page must not tell whether a record matched, or it would show who lives where.
+    """
+    user = request.user
+    values = {"name": "", "id_number": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if request.POST.get("action") == "withdraw":
+            pending = binding_request_own(user=user).filter(status=BindingRequest.Status.PENDING).first()
+            if pending is not None and binding_request_withdraw(user=user, binding_request_id=pending.pk):
+                messages.success(request, _("Your request is withdrawn."))
+            return redirect("portal:link")
+        values = {name: request.POST.get(name, "")[:100] for name in values}
+        try:
+            binding_request_submit(user=user, name=values["name"], id_number=values["id_number"])
+        except BindingRefused as refused:
+            errors = getattr(refused, "errors", None) or {
+                refused.field if refused.field in LINK_FIELDS else "form": refused.message}
+            status = refused.status
+        else:
+            messages.success(request, _("Your request is sent to your grid worker for verification."))
+            return redirect("portal:link")
+    own = list(binding_request_own(user=user)[:5])
+    pending = next((r for r in own if r.status == BindingRequest.Status.PENDING), None)
+    context = {"values": values, "errors": errors, "requests": own, "pending": pending,
+               "linked": bool(user.person_id), "show_form": not user.person_id and pending is None}
+    return render(request, "portal/link.html", context, status=status)

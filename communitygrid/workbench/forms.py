@@ -44,3 +44,14 @@ class RecordUpdateForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["care_tags"].choices = [(tag.code, tag.label) for tag in care_tags()]
+
+
+class RefuseLinkForm(forms.Form):
+    """Why a household record link request is refused: the resident reads it."""
+
+    reason = forms.CharField(label=_("Reason for refusal"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("The resident reads this. Say what to do next (for example: come to the "
+                                         "community office with your household register)."),
+                             error_messages={"required": _("Reason is required: tell the resident why the request "
+                                                           "is refused."),
+                                             "max_length": _("Reason is longer than %(limit_value)d characters.")})

@@ -10,4 +10,8 @@ urlpatterns = [
     path("cases/<int:case_id>/act/<str:action>", views.case_act, name="case_act"),
     path("area/", views.area, name="area"),
     path("persons/<int:person_id>/update", views.person_update, name="person_update"),
+    path("links/", views.binding_requests, name="binding_requests"),
+    path("links/<int:bindingrequest_id>/", views.binding_request_detail, name="binding_request"),
+    path("links/<int:bindingrequest_id>/approve", views.binding_request_approve, name="binding_request_approve"),
+    path("links/<int:bindingrequest_id>/refuse", views.binding_request_refuse, name="binding_request_refuse"),
 ]

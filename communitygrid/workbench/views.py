@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from communitygrid.accounts import selectors as account_selectors
+from communitygrid.accounts import services as account_services
+from communitygrid.accounts.services import BindingRefused, client_ip
 from communitygrid.cases import selectors as case_selectors
 from communitygrid.cases.errors import CaseError, NotFound
 from communitygrid.cases.models import Case
@@ -24,7 +27,7 @@ from communitygrid.registry import selectors as registry_selectors
 from communitygrid.registry import services as registry_services
 from communitygrid.registry.models import Person
 from communitygrid.workbench import actions, selectors
-from communitygrid.workbench.forms import ActionForm, RecordUpdateForm
+from communitygrid.workbench.forms import ActionForm, RecordUpdateForm, RefuseLinkForm
 
 
 def _require_staff(user) -> None:
@@ -175,3 +178,72 @@ def _save_record(request, person: Person, form: RecordUpdateForm, links: dict[st
             form.add_error(field if field in form.fields else None, problems)
         return False
     return True
+
+
+# ---------------------------------------------------------------- household record link requests
+
+@login_required
+def binding_requests(request):
+    """Residents asking to link their account to a record in the user's areas, oldest first."""
+    _require_staff(request.user)
+    rows = list(account_selectors.binding_request_pending(user=request.user)[:200])
+    return render(request, "workbench/binding_requests.html", {"rows": rows})
+
+
+def _binding_request_or_404(user, bindingrequest_id: int):
+    found = account_selectors.binding_request_get(user=user, pk=bindingrequest_id)
+    if found is None:
+        raise Http404(_("No such request in your area."))
+    return found
+
+
+def _binding_page(request, binding, *, form=None, error: str = "", status: int = 200):
+    return render(request, "workbench/binding_request.html", {
+        "binding": binding, "form": form or RefuseLinkForm(), "error": error,
+        "pending": binding.status == binding.Status.PENDING,
+    }, status=status)
+
+
+@login_required
+def binding_request_detail(request, bindingrequest_id: int):
+    _require_staff(request.user)
+    return _binding_page(request, _binding_request_or_404(request.user, bindingrequest_id))
+
+
+def _decide(request, binding, decide, *, form: RefuseLinkForm | None = None, done: str):
+    """Run one decision; a refusal comes back on the page (beside its field when it has one)."""
+    try:
+        decide()
+    except BindingRefused as refused:
+        if refused.status == 404:
+            raise Http404(refused.message)
+        if form is not None and refused.field in form.fields:
+            form.add_error(refused.field, refused.message)
+            return _binding_page(request, binding, form=form, status=refused.status)
+        return _binding_page(request, binding, form=form, error=refused.message, status=refused.status)
+    messages.success(request, done)
+    return redirect("workbench:binding_requests")
+
+
+@require_POST
+@login_required
+def binding_request_approve(request, bindingrequest_id: int):
+    _require_staff(request.user)
+    binding = _binding_request_or_404(request.user, bindingrequest_id)
+    return _decide(request, binding, lambda: account_services.binding_request_approve(
+        actor=request.user, binding_request_id=binding.pk, ip_address=client_ip(request)),
+        done=_("Request #%(id)s approved: the account is linked to the record.") % {"id": binding.pk})
+
+
+@require_POST
+@login_required
+def binding_request_refuse(request, bindingrequest_id: int):
+    _require_staff(request.user)
+    binding = _binding_request_or_404(request.user, bindingrequest_id)
+    form = RefuseLinkForm(request.POST)
+    if not form.is_valid():
+        return _binding_page(request, binding, form=form, status=400)
+    return _decide(request, binding, lambda: account_services.binding_request_refuse(
+        actor=request.user, binding_request_id=binding.pk, reason=form.cleaned_data["reason"],
+        ip_address=client_ip(request)),
+        form=form, done=_("Request #%(id)s refused; the resident is told why.") % {"id": binding.pk})
