@@ -229,3 +229,14 @@ def test_staff_and_linked_residents_get_no_claim_form(client, world):
     client.force_login(world["worker"])
     assert client.get("/portal/link/").status_code == 403
     assert not BindingRequest.objects.exists()
+
+
+def test_an_account_without_a_mobile_number_is_said_so_not_shown_as_a_masked_dash(client, world):
+    world["claimant"].resident_phone.delete()
+    client.force_login(world["claimant"])
+    _claim(client, world["person"])
+
+    _en(client).force_login(world["worker"])
+    listing = client.get("/workbench/links/").content.decode()
+
+    assert "No mobile number on the account." in listing and "— <span" not in listing
