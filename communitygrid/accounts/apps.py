@@ -9,8 +9,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from communitygrid.accounts import signals  # noqa: F401 (connects the sign-in audit)
-        from communitygrid.accounts.services import BINDING_NOTICE_LABELS
+        from communitygrid.accounts.services import BINDING_NOTICE_LABELS, BINDING_NOTICES
         from communitygrid.notifications import kinds
 
-        for kind, label in BINDING_NOTICE_LABELS.items():
-            kinds.register(kind, label)
+        for kind, (subject, body) in BINDING_NOTICES.items():
+            kinds.register(kind, BINDING_NOTICE_LABELS[kind], subject=subject, body=body)

@@ -429,12 +429,10 @@ def binding_request_withdraw(*, user: User, binding_request_id: int) -> bool:
 
 
 def _binding_notify(request: BindingRequest, kind: str, **params) -> None:
+    from communitygrid.notifications import kinds
     from communitygrid.notifications.services import notification_enqueue
 
-    subject_msg, body_msg = BINDING_NOTICES[kind]
-    with translation.override(settings.LANGUAGE_CODE):
-        values = {"id": request.pk, **params}
-        subject, body = str(subject_msg) % values, str(body_msg) % values
+    subject, body = kinds.render(kind, {"id": request.pk, **params})
     notification_enqueue(recipient=request.user, kind=kind, subject=subject, body=body,
                          payload={"binding_request": request.pk, "status": request.status})
 

@@ -16,5 +16,5 @@ class CasesConfig(AppConfig):
         from communitygrid.cases.services import NOTICE_LABELS, NOTICES
         from communitygrid.notifications import kinds
 
-        for kind in NOTICES:
-            kinds.register(kind, NOTICE_LABELS[kind])
+        for kind, (subject, body) in NOTICES.items():
+            kinds.register(kind, NOTICE_LABELS[kind], subject=subject, body=body)

@@ -123,13 +123,13 @@ def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEve
     No dedupe key: the event is written once, in this very transaction, so its notifications
     cannot be queued twice (a key would cost three more statements per message).
     """
+    from communitygrid.notifications import kinds
     from communitygrid.notifications.services import notification_enqueue
 
-    subject_msg, body_msg = NOTICES[kind]
     seen: set[int] = set()
-    with translation.override(settings.LANGUAGE_CODE):
+    with translation.override(settings.LANGUAGE_CODE):  # the labels in the values, too
         values = {"id": case.pk, "category": case.category.label, "tier": Tier(case.tier).label, **params}
-        subject, body = str(subject_msg) % values, str(body_msg) % values
+    subject, body = kinds.render(kind, values)
     for user in recipients:
         if user is None or user.pk in seen:
             continue
@@ -627,8 +627,7 @@ def _insert_new_case(case: Case, events: list[CaseEvent], notices: list[CaseNoti
     else:
         # The same statement confirms the map version: a map changed by another process since
         # this one's index was confirmed writes nothing (and the case is located again).
-        # Cast to varchar without its length: a value too long must fail, not be cut.
-        casts = [re.sub(r"^varchar\(\d+\)$", "varchar", t) for t in case_types]
+        casts = _casts(tuple(case_types))
         case_source = (f"SELECT {', '.join(f'%s::{t}' for t in casts)} WHERE COALESCE((SELECT token FROM "
                        f"{connection.ops.quote_name(MapVersion._meta.db_table)} WHERE id = %s), '') = %s")
         params += [MapVersion.ROW, map_token]
@@ -677,6 +676,13 @@ def _row(obj, connection, fields=None) -> tuple[list[str], list, list[str]]:
 @functools.cache
 def _insert_fields(model, leave_out: tuple[str, ...] = ()) -> list:
     return [f for f in model._meta.concrete_fields if not f.primary_key and f.name not in leave_out]
+
+
+@functools.lru_cache(maxsize=8)
+def _casts(types: tuple[str, ...]) -> list[str]:
+    """Casts for values of these column types: varchar without its length, so that a value too
+    long fails instead of being cut."""
+    return [re.sub(r"^varchar\(\d+\)$", "varchar", t) for t in types]
 
 
 @functools.lru_cache(maxsize=32)
