@@ -83,12 +83,17 @@ def _box(lon: float, lat: float, radius_m: float) -> tuple[float, float, float, 
 
 
 def candidates(*, role: str, grid: Node | None = None, department: Department | None = None, category: Category,
-               lon: float | None, lat: float | None, now: dt.datetime, exclude: tuple[int, ...] = ()) -> list[User]:
+               lon: float | None, lat: float | None, now: dt.datetime, exclude: tuple[int, ...] = (),
+               count_to: int | None = None) -> list[User]:
     """The active grid workers of ``grid`` (or staff of ``department``), least loaded first, in ONE query.
 
     Each carries ``open_cases`` (its workload) and ``nearby_cases``: cases of ``category`` it was
     given within ``HISTORY_RADIUS_M`` of the point in the last ``HISTORY_WINDOW`` (who knows the
     place and the problem).
+
+    ``count_to``: open cases are counted up to this many and no further (routing only needs to
+    know who is under the cap), so someone holding hundreds of stale cases costs no more to rank
+    than someone at the cap.
     """
     table, users = Case._meta.db_table, User._meta.db_table
     open_states = sorted(OPEN_STATES)
@@ -111,8 +116,12 @@ def candidates(*, role: str, grid: Node | None = None, department: Department | 
     if exclude:
         where += f" AND u.id NOT IN ({', '.join(['%s'] * len(exclude))})"
         params += list(exclude)
-    sql = (f"SELECT u.*, (SELECT COUNT(*) FROM {table} c WHERE c.assignee_id = u.id AND c.status IN "
-           f"({', '.join(['%s'] * len(open_states))})) AS open_cases, {nearby} AS nearby_cases "
+    open_cases = (f"SELECT 1 FROM {table} c WHERE c.assignee_id = u.id AND c.status IN "
+                  f"({', '.join(['%s'] * len(open_states))})")
+    if count_to is not None:
+        open_cases += " LIMIT %s"
+        params.insert(len(open_states), count_to)
+    sql = (f"SELECT u.*, (SELECT COUNT(*) FROM ({open_cases}) o) AS open_cases, {nearby} AS nearby_cases "
            f"FROM {users} u WHERE u.is_active AND u.role = %s AND {where} ORDER BY open_cases, u.id")
     return list(User.objects.raw(sql, params))
 
@@ -144,7 +153,8 @@ def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = (), lon:
     """
     cap = workload_cap()
     now = now or timezone.now()
-    where = {"category": category, "lon": lon, "lat": lat, "now": now, "exclude": exclude}
+    # Counting stops one past the cap: enough to tell who is under it.
+    where = {"category": category, "lon": lon, "lat": lat, "now": now, "exclude": exclude, "count_to": cap + 1}
     if category.handler == Handler.DEPARTMENT:
         department = category.department or (
             department_for(kind=category.department_kind, grid=grid) if category.department_kind else None

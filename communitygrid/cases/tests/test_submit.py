@@ -54,6 +54,28 @@ def test_dispatch_prefers_the_least_loaded_worker_and_respects_the_cap(people, s
     assert notifications_for(people.community).filter(case_id=third.pk, kind="case_handed_back").exists()
 
 
+def test_workload_is_counted_only_one_past_the_cap_and_the_lightest_under_it_still_wins(people, submit, settings):
+    from django.utils import timezone
+
+    from communitygrid.accounts.models import Role
+    from communitygrid.cases import dispatch
+
+    for n in range(4):  # worker holds four open cases, worker2 one, all far from the point below
+        case = submit(description=f"事情 {n}", lon=120.005, lat=30.015).case
+        Case.objects.filter(pk=case.pk).update(assignee=people.worker2 if n == 0 else people.worker)
+    category = Case.objects.get(pk=case.pk).category
+    where = dict(role=Role.GRID_WORKER, grid=people.grid, category=category, lon=None, lat=None, now=timezone.now())
+    exact = {user: user.open_cases for user in dispatch.candidates(**where)}
+    assert exact == {people.worker2: 1, people.worker: 3}
+    bounded = {user: user.open_cases for user in dispatch.candidates(**where, count_to=2)}
+    assert bounded == {people.worker2: 1, people.worker: 2}
+    settings.CASE_WORKLOAD_CAP = 2
+    fifth = submit(description="第五件事").case
+    assert fifth.assignee == people.worker2
+    note = fifth.events.get(action="dispatch").note
+    assert "(1, cap 2)" in note or "（1 件，上限 2 件）" in note
+
+
 def test_department_categories_go_to_the_department_covering_the_grid(people, submit):
     result = submit(category_code="assist_temporary", description="家里困难需要临时救助")
     assert result.case.department == people.department
