@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from communitygrid.notifications import failures
 from communitygrid.privacy.fields import EncryptedField
 
 IN_APP = "in_app"
@@ -132,7 +133,12 @@ class Notification(models.Model):
     # Set by the worker that claimed the row; its updates are conditional on it (a fencing
     # token), so a worker whose lease ran out cannot overwrite a newer attempt's result.
     lease_token = models.UUIDField(null=True, blank=True, editable=False)
-    last_error = models.TextField(_("last error"), blank=True)
+    # Why the last attempt failed: a code of notifications.failures and its parameters, put
+    # into words in the reader's language (last_error_reason); last_error is technical detail,
+    # or, on rows recorded before codes existed, the whole English text.
+    last_error_code = models.CharField(_("last error code"), max_length=failures.CODE_MAX, blank=True)
+    last_error_params = models.JSONField(_("last error parameters"), default=dict, blank=True)
+    last_error = models.TextField(_("last error (technical detail)"), blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True, null=True, blank=True)
@@ -163,6 +169,15 @@ class Notification(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} → {self.recipient_id} ({self.channel}, {self.status})"
 
+    def last_error_reason(self) -> str:
+        """Why the last attempt failed, in the active language ("" if it did not)."""
+        return failures.describe(self.last_error_code, self.last_error_params, self.last_error)
+
+    @property
+    def last_error_detail(self) -> str:
+        # A row without a code shows its whole text as the reason: nothing is left for detail.
+        return self.last_error if self.last_error_code else ""
+
     @property
     def link(self) -> str:
         """``payload["url"]`` if it is a path on this site (shown as "Open" in the inbox)."""
@@ -183,7 +198,10 @@ class DeliveryAttempt(models.Model):
     succeeded = models.BooleanField(_("succeeded"))
     response_status = models.PositiveSmallIntegerField(_("response status"), null=True, blank=True)
     response_excerpt = models.TextField(_("response (excerpt)"), blank=True)
-    error = models.TextField(_("error"), blank=True)
+    # As Notification.last_error_*: the reason as code and parameters, error the technical detail.
+    error_code = models.CharField(_("error code"), max_length=failures.CODE_MAX, blank=True)
+    error_params = models.JSONField(_("error parameters"), default=dict, blank=True)
+    error = models.TextField(_("error (technical detail)"), blank=True)
 
     class Meta:
         verbose_name = _("delivery attempt")
@@ -191,7 +209,15 @@ class DeliveryAttempt(models.Model):
         ordering = ["notification", "number", "id"]
 
     def __str__(self) -> str:
-        return f"{self.notification_id} #{self.number} {self.response_status or self.error[:40]}"
+        return f"{self.notification_id} #{self.number} {self.response_status or self.error_reason()[:40]}"
+
+    def error_reason(self) -> str:
+        """Why this attempt failed, in the active language ("" if it succeeded)."""
+        return failures.describe(self.error_code, self.error_params, self.error)
+
+    @property
+    def error_detail(self) -> str:
+        return self.error if self.error_code else ""
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> dt.timedelta:

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from communitygrid.notifications import conf
+from communitygrid.notifications import conf, failures
 from communitygrid.notifications.channels import get_channel, registry
 from communitygrid.notifications.channels.base import PermanentDeliveryError
 from communitygrid.notifications.models import IN_APP, DeliveryAttempt, Notification, retry_delay
@@ -22,7 +22,7 @@ SUBJECT_MAX = Notification._meta.get_field("subject").max_length
 KIND_MAX = Notification._meta.get_field("kind").max_length
 # Room left in the unique column for "|<recipient>|<channel>|<target>".
 DEDUPE_KEY_MAX = 120
-# Kept of an exception's text in last_error.
+# Kept of a failure's technical detail (last_error, an attempt's error) and of a receiver's answer.
 ERROR_MAX = 2000
 
 
@@ -158,39 +158,50 @@ def _deliver(row: Notification, *, now: dt.datetime) -> str:
     try:
         sent = get_channel(row.channel).send(row)
     except Exception as error:  # noqa: BLE001 - every failure is logged and decided on by _failed
+        failure = failures.failure_of(error, channel=row.channel)
         _log_attempt(row, started, clock, ok=False, status=getattr(error, "status", None),
-                     excerpt=getattr(error, "excerpt", ""), error=_describe(error))
-        return _failed(row, ours, error, now=now)
+                     excerpt=getattr(error, "excerpt", ""), failure=failure)
+        return _failed(row, ours, error, failure, now=now)
     _log_attempt(row, started, clock, ok=True, status=getattr(sent, "status", None), excerpt=getattr(sent, "excerpt", ""))
-    ours.update(status=Notification.Status.SENT, sent_at=now, lease_token=None, last_error="")
+    ours.update(status=Notification.Status.SENT, sent_at=now, lease_token=None, last_error="", last_error_code="",
+                last_error_params={})
     return "sent"
 
 
 def _log_attempt(row: Notification, started: dt.datetime, clock: float, *, ok: bool, status: int | None,
-                 excerpt: str, error: str = "") -> None:
+                 excerpt: str, failure: failures.Failure | None = None) -> None:
     DeliveryAttempt.objects.create(
         notification_id=row.pk, number=row.attempts, started_at=started,
         duration_ms=int((time.monotonic() - clock) * 1000), succeeded=ok, response_status=status,
-        response_excerpt=(excerpt or "")[:ERROR_MAX], error=error)
+        response_excerpt=(excerpt or "")[:ERROR_MAX],
+        error_code=failure.code if failure else "", error_params=failure.params if failure else {},
+        error=failure.detail[:ERROR_MAX] if failure else "")
 
 
-def _failed(row: Notification, ours, error: Exception, *, now: dt.datetime) -> str:
-    """Any channel failure is retried (never fatal to the batch) unless it is permanent."""
+def _failed(row: Notification, ours, error: Exception, failure: failures.Failure, *, now: dt.datetime) -> str:
+    """Any channel failure is retried (never fatal to the batch) unless it is permanent.
+
+    The row keeps the failure as a code (worded when shown, in the reader's language) and its
+    technical detail; the log lines are English, for operators' tools."""
+    recorded = {"lease_token": None, "last_error_code": failure.code, "last_error_params": failure.params,
+                "last_error": failure.detail[:ERROR_MAX]}
     if isinstance(error, PermanentDeliveryError):
-        log.warning("notification %s via %s failed for good: %s", row.pk, row.channel, error)
-        ours.update(status=Notification.Status.FAILED, lease_token=None, last_error=_describe(error))
+        log.warning("notification %s via %s failed for good [%s]: %s", row.pk, row.channel, failure.code, error)
+        ours.update(status=Notification.Status.FAILED, **recorded)
         return "failed"
     if row.attempts >= conf.get("NOTIFICATION_MAX_ATTEMPTS"):
-        log.error("notification %s via %s dead after %s attempts: %s", row.pk, row.channel, row.attempts, error)
-        ours.update(status=Notification.Status.DEAD, lease_token=None, last_error=_describe(error))
+        log.error("notification %s via %s dead after %s attempts [%s]: %s", row.pk, row.channel, row.attempts,
+                  failure.code, error)
+        ours.update(status=Notification.Status.DEAD, **recorded)
         return "dead"
     delay = retry_delay(
         row.attempts,
         base=conf.get("NOTIFICATION_RETRY_BASE_SECONDS"),
         cap=conf.get("NOTIFICATION_RETRY_CAP_SECONDS"),
     )
-    log.info("notification %s via %s failed (attempt %s), retry in %s: %s", row.pk, row.channel, row.attempts, delay, error)
-    ours.update(lease_token=None, next_attempt_at=now + delay, last_error=_describe(error))
+    log.info("notification %s via %s failed (attempt %s) [%s], retry in %s: %s", row.pk, row.channel, row.attempts,
+             failure.code, delay, error)
+    ours.update(next_attempt_at=now + delay, **recorded)
     return "retried"
 
 
@@ -202,10 +213,6 @@ def _release(rows: list[Notification], *, now: dt.datetime) -> int:
             lease_token=None, next_attempt_at=now, attempts=F("attempts") - 1
         )
     return released
-
-
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"[:ERROR_MAX]
 
 
 def notification_retry(*, notification_ids: list[int], now: dt.datetime) -> int:

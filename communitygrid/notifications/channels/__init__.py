@@ -14,6 +14,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+from communitygrid.notifications import failures
 from communitygrid.notifications.channels.base import Channel, PermanentDeliveryError
 
 DEFAULT_CHANNELS = {
@@ -40,7 +41,8 @@ def get_channel(name: str) -> Channel:
         return registry()[name]
     except KeyError:
         # A row queued for a channel that has since been switched off: nothing will ever send it.
-        raise PermanentDeliveryError(f"channel {name!r} is not enabled") from None
+        raise PermanentDeliveryError(f"channel {name!r} is not enabled", code=failures.CHANNEL_DISABLED,
+                                     params={"channel": name}) from None
 
 
 @receiver(setting_changed)

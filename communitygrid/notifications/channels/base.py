@@ -12,11 +12,17 @@ if TYPE_CHECKING:
 class DeliveryError(Exception):
     """The send failed; the outbox retries later with backoff.
 
-    ``status`` and ``excerpt``: the receiver's HTTP answer, when there was one (kept in the
-    delivery's attempt log)."""
+    ``message`` is for the log (English). What people read is ``code`` with ``params``: a reason
+    of :mod:`communitygrid.notifications.failures`, put into words in the reader's language.
+    ``detail``: technical detail that code and parameters do not say (an error text, the
+    receiver's answer); without a code, the message itself. ``status`` and ``excerpt``: the
+    receiver's HTTP answer, when there was one (kept in the delivery's attempt log)."""
 
-    def __init__(self, message: str, *, status: int | None = None, excerpt: str = ""):
+    def __init__(self, message: str, *, code: str = "", params: dict | None = None, detail: str | None = None,
+                 status: int | None = None, excerpt: str = ""):
         super().__init__(message)
+        self.code, self.params = code, dict(params or {})
+        self.detail = detail if detail is not None else ("" if code else message)
         self.status, self.excerpt = status, excerpt
 
 

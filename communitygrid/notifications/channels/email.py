@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import smtplib
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 
-from communitygrid.notifications.channels.base import Channel, PermanentDeliveryError, Target
+from communitygrid.notifications import failures
+from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Target
 
 
 class EmailChannel(Channel):
@@ -16,7 +19,7 @@ class EmailChannel(Channel):
 
     def send(self, notification) -> None:
         if not notification.address:
-            raise PermanentDeliveryError("no e-mail address")
+            raise PermanentDeliveryError("no e-mail address", code=failures.NO_EMAIL_ADDRESS)
         message = EmailMessage(
             subject=notification.subject,
             body=notification.body,
@@ -24,4 +27,12 @@ class EmailChannel(Channel):
             to=[notification.address],
             headers={"X-CG-Notification": str(notification.pk), "X-CG-Kind": notification.kind},
         )
-        message.send(fail_silently=False)
+        try:
+            message.send(fail_silently=False)
+        # Retried like any failure; the code says which side to look at.
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as error:
+            raise DeliveryError(str(error), code=failures.CONNECTION_FAILED, detail=failures.technical(error)) from error
+        except smtplib.SMTPAuthenticationError as error:
+            raise DeliveryError(str(error), code=failures.MAIL_LOGIN_REFUSED, detail=failures.technical(error)) from error
+        except smtplib.SMTPException as error:
+            raise DeliveryError(str(error), code=failures.MAIL_REFUSED, detail=failures.technical(error)) from error

@@ -17,11 +17,11 @@ import urllib.request
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from communitygrid.notifications import conf, outbound
+from communitygrid.notifications import conf, failures, outbound
 from communitygrid.notifications.channels.base import Channel, DeliveryError, PermanentDeliveryError, Sent, Target
 
 USER_AGENT = "communitygrid-webhook/1"
-# Bodies of error answers are kept in last_error for the operator, trimmed to this size.
+# Bodies of error answers are kept as the failure's detail for the operator, trimmed to this size.
 ERROR_BODY_CHARS = 300
 
 
@@ -68,11 +68,11 @@ class WebhookChannel(Channel):
     def send(self, notification) -> Sent:
         endpoint = notification.endpoint
         if endpoint is None or not endpoint.is_active:
-            raise PermanentDeliveryError("webhook endpoint removed or disabled")
+            raise PermanentDeliveryError("webhook endpoint removed or disabled", code=failures.ENDPOINT_GONE)
         url = notification.address or endpoint.url
         if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
             # urllib would also open file:// and ftp:// addresses.
-            raise PermanentDeliveryError(f"not an http(s) address: {url}")
+            raise PermanentDeliveryError(f"not an http(s) address: {url}", code=failures.NOT_HTTP, params={"url": url})
         body = webhook_body(notification)
         timestamp = str(int(time.time()))
         secret = endpoint.secret.reveal() if endpoint.secret else ""
@@ -96,13 +96,38 @@ class WebhookChannel(Channel):
                 excerpt = response.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
         except urllib.error.HTTPError as error:
             detail = error.read(ERROR_BODY_CHARS).decode("utf-8", "replace")
-            raise DeliveryError(f"HTTP {error.code}: {detail}", status=error.code, excerpt=detail) from error
+            raise _http_failure(error.code, detail) from error
         except outbound.Refused as error:
             # Checked when the endpoint was saved, but its name may resolve elsewhere now (DNS
             # rebinding): a failed attempt, retried like any other, and nothing is sent.
-            raise DeliveryError(f"refused: {error}") from error
+            raise _refusal(error) from error
         except (urllib.error.URLError, OSError) as error:
-            raise DeliveryError(f"connection failed: {error}") from error
+            cause = error.reason if isinstance(error, urllib.error.URLError) else error
+            if isinstance(cause, TimeoutError):
+                raise DeliveryError(f"timed out after {timeout} s: {cause}", code=failures.TIMEOUT,
+                                    params={"seconds": timeout}, detail=failures.technical(cause)) from error
+            detail = failures.technical(cause) if isinstance(cause, BaseException) else str(cause)
+            raise DeliveryError(f"connection failed: {error}", code=failures.CONNECTION_FAILED, detail=detail) from error
         if not 200 <= status < 300:
-            raise DeliveryError(f"HTTP {status}", status=status, excerpt=excerpt)
+            raise _http_failure(status, excerpt)
         return Sent(status=status, excerpt=excerpt)
+
+
+def _http_failure(status: int, body: str) -> DeliveryError:
+    # Redirects are not followed (_NoRedirect), so a 3xx answer ends here as well.
+    code = failures.HTTP_REDIRECT if 300 <= status < 400 else failures.HTTP_ERROR
+    return DeliveryError(f"HTTP {status}: {body}", code=code, params={"status": status}, detail=body,
+                         status=status, excerpt=body)
+
+
+def _refusal(error: outbound.Refused) -> DeliveryError:
+    if isinstance(error, outbound.NotPublic):
+        if error.literal:
+            code, params = failures.REFUSED_PRIVATE_ADDRESS, {"address": str(error.address)}
+        else:
+            code, params = failures.REFUSED_PRIVATE, {"host": error.host, "address": str(error.address)}
+        return DeliveryError(f"refused: {error}", code=code, params=params)
+    # Unresolvable: the resolver's own words, if it gave any, are the detail.
+    cause = error.__cause__
+    return DeliveryError(f"refused: {error}", code=failures.REFUSED_UNRESOLVABLE, params={"host": error.host},
+                         detail=failures.technical(cause) if cause is not None else "")

@@ -71,13 +71,14 @@ def test_failed_send_is_retried_later_with_backoff(flaky):
     row.refresh_from_db()
     assert row.status == Notification.Status.PENDING
     assert row.attempts == 1
-    assert "gateway timed out" in row.last_error
+    assert row.last_error_code == "connection_failed" and row.last_error == "ConnectionError: gateway timed out"
     assert NOW + dt.timedelta(seconds=30) <= row.next_attempt_at <= NOW + dt.timedelta(seconds=60)
     # Not before its time; then it goes through.
     assert outbox_deliver_once(now=NOW + dt.timedelta(seconds=29)).claimed == 0
     assert outbox_deliver_once(now=row.next_attempt_at).sent == 1
     row.refresh_from_db()
-    assert (row.status, row.attempts, row.last_error) == (Notification.Status.SENT, 2, "")
+    assert (row.status, row.attempts, row.last_error, row.last_error_code, row.last_error_params) == (
+        Notification.Status.SENT, 2, "", "", {})
 
 
 @pytest.mark.django_db
@@ -107,7 +108,8 @@ def test_permanent_failure_is_not_retried(flaky):
 
     row.refresh_from_db()
     assert row.status == Notification.Status.FAILED
-    assert "subscriber unknown" in row.last_error
+    assert (row.last_error_code, row.last_error_params, row.last_error) == (
+        "channel_refused", {"channel": "flaky"}, "subscriber unknown")
     assert outbox_deliver_once(now=NOW + dt.timedelta(days=1)).claimed == 0
 
 
@@ -118,7 +120,7 @@ def test_row_of_a_channel_switched_off_fails_for_good(flaky, settings):
 
     assert outbox_deliver_once(now=NOW).failed == 1
     row.refresh_from_db()
-    assert "not enabled" in row.last_error
+    assert (row.last_error_code, row.last_error_params) == ("channel_disabled", {"channel": "flaky"})
 
 
 @pytest.mark.django_db

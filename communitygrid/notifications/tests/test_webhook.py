@@ -98,7 +98,8 @@ def test_endpoint_failing_every_time_is_dead_lettered_after_max_attempts(receive
     row.refresh_from_db()
     assert row.status == Notification.Status.DEAD
     assert row.attempts == 3
-    assert "HTTP 500" in row.last_error and "receiver says 500" in row.last_error
+    assert (row.last_error_code, row.last_error_params) == ("http_error", {"status": 500})
+    assert row.last_error == "receiver says 500"  # the receiver's answer, kept as detail
     assert len(receiver.requests) == 3
 
 
@@ -108,7 +109,7 @@ def test_redirect_counts_as_a_failure_not_followed(receiver):
 
     assert outbox_deliver_once(now=NOW).retried == 1
     row.refresh_from_db()
-    assert "HTTP 302" in row.last_error
+    assert (row.last_error_code, row.last_error_params) == ("http_redirect", {"status": 302})
     assert len(receiver.requests) == 1
 
 
@@ -118,6 +119,7 @@ def test_slow_endpoint_times_out_and_is_retried(receiver):
 
     assert outbox_deliver_once(now=NOW).retried == 1
     row.refresh_from_db()
+    assert (row.last_error_code, row.last_error_params) == ("timeout", {"seconds": 1})
     assert "timed out" in row.last_error
 
 
@@ -129,7 +131,8 @@ def test_unreachable_endpoint_is_retried(settings):
 
     assert outbox_deliver_once(now=NOW).retried == 1
     row.refresh_from_db()
-    assert "connection failed" in row.last_error
+    assert (row.last_error_code, row.last_error_params) == ("connection_failed", {})
+    assert "ConnectionRefusedError" in row.last_error
 
 
 def test_disabled_endpoint_fails_for_good_without_a_request(receiver):
@@ -139,4 +142,4 @@ def test_disabled_endpoint_fails_for_good_without_a_request(receiver):
     assert outbox_deliver_once(now=NOW).failed == 1
     assert receiver.requests == []
     row.refresh_from_db()
-    assert row.status == Notification.Status.FAILED
+    assert (row.status, row.last_error_code) == (Notification.Status.FAILED, "endpoint_gone")

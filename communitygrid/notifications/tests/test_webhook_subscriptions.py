@@ -110,12 +110,14 @@ def test_a_500_is_retried_with_backoff_and_every_attempt_is_logged(app_client, r
 
     first, second = DeliveryAttempt.objects.order_by("number")
     assert (first.number, first.succeeded, first.response_status) == (1, False, 500)
-    assert first.response_excerpt == "receiver says 500" and "HTTP 500" in first.error
+    assert first.response_excerpt == "receiver says 500"
+    assert (first.error_code, first.error_params, first.error) == ("http_error", {"status": 500}, "receiver says 500")
     assert (second.number, second.succeeded, second.response_status) == (2, True, 200)
     assert first.duration_ms >= 0 and second.duration_ms >= 0
     page = app_client.get(f"{API}/deliveries").json()
     assert page["count"] == 1
     assert [a["response_status"] for a in page["items"][0]["attempt_log"]] == [500, 200]
+    assert [a["error_code"] for a in page["items"][0]["attempt_log"]] == ["http_error", ""]
     assert len(receiver.requests) == 2 and receiver.requests[0][1] == receiver.requests[1][1]
 
 
