@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -23,27 +24,57 @@ class _SystemAdminOnly:
         return self.has_module_permission(request)
 
 
+# Notification fields shown as another thing: the last error as its reason and technical detail.
+_FAILURE_FIELDS = {"last_error_code": [], "last_error_params": [], "last_error": ["failure_reason", "failure_detail"]}
+
+
+def _reason_html(reason: str, detail: str):
+    if not detail:
+        return reason
+    return format_html('{}<br><span class="help">{}</span>', reason, _("Technical detail: %(detail)s") % {"detail": detail})
+
+
 @admin.register(Notification, site=admin_site)
 class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
     """Read-only outbox; the only write is "retry" of failed or dead rows."""
 
-    list_display = ("created_at", "recipient", "kind", "channel", "status", "attempts", "next_attempt_at", "sent_at", "case_id")
+    list_display = ("created_at", "recipient", "kind", "channel", "status", "failure_reason", "attempts",
+                    "next_attempt_at", "sent_at", "case_id")
     list_filter = ("status", "channel", "kind", ("created_at", admin.DateFieldListFilter))
     search_fields = ("recipient__username", "subject", "kind", "=case_id", "address")
     date_hierarchy = "created_at"
     list_select_related = ("recipient",)
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    # The failure as people read it (in the page's language) replaces its stored code, parameters and detail.
+    fields = [name for f in Notification._meta.fields
+              for name in _FAILURE_FIELDS.get(f.name, [f.name])]
+    readonly_fields = fields
     actions = ["retry", "replay"]
 
-    class AttemptInline(admin.TabularInline):
+    # Shown to the system administrators who see the outbox (not only to superusers, through model permissions).
+    class AttemptInline(_SystemAdminOnly, admin.TabularInline):
         model = DeliveryAttempt
         extra = 0
         can_delete = False
-        fields = ("number", "started_at", "duration_ms", "succeeded", "response_status", "response_excerpt", "error")
+        fields = ("number", "started_at", "duration_ms", "succeeded", "response_status", "response_excerpt",
+                  "failure_reason")
         readonly_fields = fields
 
         def has_add_permission(self, request, obj=None):
             return False
+
+        @admin.display(description=_("error"))
+        def failure_reason(self, attempt):
+            # The receiver's answer is in its own column already; other detail goes under the reason.
+            detail = attempt.error_detail if attempt.error_detail != attempt.response_excerpt else ""
+            return _reason_html(attempt.error_reason(), detail)
+
+    @admin.display(description=_("last error"))
+    def failure_reason(self, notification):
+        return notification.last_error_reason()
+
+    @admin.display(description=_("technical detail"))
+    def failure_detail(self, notification):
+        return notification.last_error_detail
 
     inlines = [AttemptInline]
 

@@ -75,7 +75,19 @@ class AttemptOut(Schema):
     succeeded: bool
     response_status: int | None
     response_excerpt: str
-    error: str
+    error: str = Field(description="Why the attempt failed, in the request's language (empty if it succeeded).")
+    error_code: str = Field(description="The same reason as a stable code (e.g. http_error, timeout, "
+                                        "refused_private); empty if the attempt succeeded.")
+    error_detail: str = Field(description="Technical detail the code does not say (an error text, the receiver's "
+                                          "answer), as it was reported, untranslated.")
+
+    @staticmethod
+    def resolve_error(attempt) -> str:
+        return attempt.error_reason()
+
+    @staticmethod
+    def resolve_error_detail(attempt) -> str:
+        return attempt.error_detail
 
 
 class DeliveryOut(Schema):

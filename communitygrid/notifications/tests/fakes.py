@@ -23,3 +23,15 @@ class FlakyChannel(Channel):
         if step == "gone":
             raise PermanentDeliveryError("subscriber unknown")
         type(self).sent.append(notification.pk)
+
+
+class RefusingMailBackend:
+    """An e-mail backend whose server refuses every recipient (settings.EMAIL_BACKEND in a test)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def send_messages(self, messages):
+        import smtplib
+
+        raise smtplib.SMTPRecipientsRefused({m.to[0]: (550, b"5.1.1 mailbox unavailable") for m in messages})
