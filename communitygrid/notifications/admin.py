@@ -38,7 +38,7 @@ def _reason_html(reason: str, detail: str):
 class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
     """Read-only outbox; the only write is "retry" of failed or dead rows."""
 
-    list_display = ("created_at", "recipient", "kind", "channel", "status", "failure_reason", "attempts",
+    list_display = ("created_at", "recipient", "kind_label", "channel", "status", "failure_reason", "attempts",
                     "next_attempt_at", "sent_at", "case_id")
     list_filter = ("status", "channel", "kind", ("created_at", admin.DateFieldListFilter))
     search_fields = ("recipient__username", "subject", "kind", "=case_id", "address")
@@ -67,6 +67,10 @@ class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
             # The receiver's answer is in its own column already; other detail goes under the reason.
             detail = attempt.error_detail if attempt.error_detail != attempt.response_excerpt else ""
             return _reason_html(attempt.error_reason(), detail)
+
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, notification):
+        return notification_kinds.label(notification.kind)
 
     @admin.display(description=_("last error"))
     def failure_reason(self, notification):

@@ -28,6 +28,11 @@ def render(kind: str, values: dict) -> tuple[str, str]:
         return str(subject) % values, str(body) % values
 
 
+def label(kind: str) -> str:
+    """A kind's name in the active language; its code when no app registers it."""
+    return str(_kinds.get(kind, kind))
+
+
 def choices(extra: list[str] | tuple[str, ...] = ()) -> list[tuple[str, object]]:
     """(code, label) of every registered kind, plus ``extra`` codes no longer registered
     (kept, never silently dropped from a stored list)."""

@@ -14,10 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from communitygrid.notifications import failures
+from communitygrid.notifications import failures, kinds
 from communitygrid.privacy.fields import EncryptedField
 
 IN_APP = "in_app"
+# The channels this release delivers through, by name; a plug-in channel (SMS, WeChat) not
+# listed here still works and shows its code.
+CHANNEL_CHOICES = [(IN_APP, _("In-app")), ("email", _("E-mail")), ("webhook", _("Webhook"))]
 
 
 class WebhookEndpoint(models.Model):
@@ -116,7 +119,7 @@ class Notification(models.Model):
     payload = models.JSONField(_("payload"), default=dict, blank=True)
     # No foreign key: the outbox must not be coupled to (or cascade with) the cases schema.
     case_id = models.BigIntegerField(_("case"), null=True, blank=True, db_index=True)
-    channel = models.CharField(_("channel"), max_length=32)
+    channel = models.CharField(_("channel"), max_length=32, choices=CHANNEL_CHOICES)
     # Where it goes, frozen at enqueue time: the e-mail address or the webhook URL.
     address = models.CharField(_("address"), max_length=500, blank=True)
     endpoint = models.ForeignKey(
@@ -132,7 +135,7 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     # Set by the worker that claimed the row; its updates are conditional on it (a fencing
     # token), so a worker whose lease ran out cannot overwrite a newer attempt's result.
-    lease_token = models.UUIDField(null=True, blank=True, editable=False)
+    lease_token = models.UUIDField(_("lease token"), null=True, blank=True, editable=False)
     # Why the last attempt failed: a code of notifications.failures and its parameters, put
     # into words in the reader's language (last_error_reason); last_error is technical detail,
     # or, on rows recorded before codes existed, the whole English text.
@@ -167,7 +170,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} → {self.recipient_id} ({self.channel}, {self.status})"
+        return f"{kinds.label(self.kind)} → {self.recipient_id} ({self.get_channel_display()}, {self.get_status_display()})"
 
     def last_error_reason(self) -> str:
         """Why the last attempt failed, in the active language ("" if it did not)."""

@@ -227,3 +227,19 @@ def test_a_mail_server_refusal_is_recorded_as_a_code_and_read_in_chinese(setting
         assert row.last_error_reason() == "邮件服务器拒收了这封邮件。"
     with translation.override("en"):
         assert row.last_error_reason() == "The mail server refused the message."
+
+
+def test_a_notification_is_named_by_kind_channel_and_status_in_the_readers_language():
+    from django.utils import translation
+
+    from communitygrid.notifications.models import Notification
+
+    row = Notification(kind="case_assigned", recipient_id=7, channel="webhook", status="pending")
+    with translation.override("zh-hans"):
+        assert str(row) == "派给您的诉求 → 7 (Webhook 推送, 待发送)"
+    with translation.override("en"):
+        assert str(row) == "Case assigned to you → 7 (Webhook, Pending)"
+    # A plug-in channel and a kind no app registers keep their codes.
+    row.kind, row.channel = "custom_kind", "sms"
+    with translation.override("zh-hans"):
+        assert str(row) == "custom_kind → 7 (sms, 待发送)"
