@@ -34,13 +34,27 @@ def _reason_html(reason: str, detail: str):
     return format_html('{}<br><span class="help">{}</span>', reason, _("Technical detail: %(detail)s") % {"detail": detail})
 
 
+class KindFilter(admin.SimpleListFilter):
+    """The kinds present in the outbox, by name in the page's language (codes no app registers as they are)."""
+
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        present = model_admin.get_queryset(request).order_by("kind").values_list("kind", flat=True).distinct()
+        return sorted(((kind, notification_kinds.label(kind)) for kind in present), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Notification, site=admin_site)
 class NotificationAdmin(_SystemAdminOnly, admin.ModelAdmin):
     """Read-only outbox; the only write is "retry" of failed or dead rows."""
 
     list_display = ("created_at", "recipient", "kind_label", "channel", "status", "failure_reason", "attempts",
                     "next_attempt_at", "sent_at", "case_id")
-    list_filter = ("status", "channel", "kind", ("created_at", admin.DateFieldListFilter))
+    list_filter = ("status", "channel", KindFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("recipient__username", "subject", "kind", "=case_id", "address")
     date_hierarchy = "created_at"
     list_select_related = ("recipient",)

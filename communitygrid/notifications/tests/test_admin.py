@@ -151,3 +151,18 @@ def test_a_stored_kind_no_longer_sent_stays_ticked_until_someone_unticks_it(admi
         return re.search(rf'<input type="checkbox" name="kinds" value="{code}"[^>]*\bchecked\b', page) is not None
 
     assert ticked("legacy_kind") and ticked("case_assigned") and not ticked("case_escalated")
+
+
+def test_the_outbox_list_names_kinds_in_the_page_language_and_filters_by_them(client):
+    user = make_user("grid_worker")
+    notification_enqueue(recipient=user, kind="case_assigned", subject="s", body="b")
+    notification_enqueue(recipient=user, kind="case_escalated", subject="s", body="b")
+    client.force_login(make_user("admin"))
+    changelist = reverse("admin:notifications_notification_changelist")
+
+    page = client.get(changelist, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "派给您的诉求" in page and "站内消息" in page
+    assert ">case_assigned<" not in page
+    filtered = client.get(changelist, {"kind": "case_escalated"}, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'href="?kind=case_assigned">Case assigned to you<' in filtered  # the filter, by name
+    assert re.findall(r'class="field-kind_label">([^<]*)<', filtered) == ["Case escalated to your level"]
