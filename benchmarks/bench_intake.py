@@ -225,6 +225,27 @@ def renice(niceness: int, server_pid: int) -> None:
                 pass
 
 
+def _backend_pids() -> list[int]:
+    """The PostgreSQL backends serving the benchmark's database (the server's persistent connections)."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds of these processes (0 for one that is gone or not visible from here)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def drive(port: int, script: str, *, connections: int, threads: int, seconds: float, server_pid: int,
           niceness: int | None = None) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
@@ -233,6 +254,9 @@ def drive(port: int, script: str, *, connections: int, threads: int, seconds: fl
     before_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     if niceness is not None:
         renice(niceness, server_pid)
+    # Backends opened during the run (a thread's first request) are counted from 0; a backend that
+    # closes during the run is lost (persistent connections: none does).
+    backends0 = {pid: _cpu_seconds([pid]) for pid in _backend_pids()}
     busy0, total0 = _cpu_jiffies()
     server0 = _tree_cpu_seconds(server_pid)
     try:
@@ -244,6 +268,7 @@ def drive(port: int, script: str, *, connections: int, threads: int, seconds: fl
     finally:
         os.unlink(handle.name)
     busy1, total1 = _cpu_jiffies()
+    database_cpu = sum(_cpu_seconds([pid]) - backends0.get(pid, 0.0) for pid in _backend_pids())
     after_children = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
     duration = result["duration_us"] / 1e6
@@ -253,12 +278,14 @@ def drive(port: int, script: str, *, connections: int, threads: int, seconds: fl
         machine_busy=(busy1 - busy0) / max(total1 - total0, 1) * os.cpu_count(),
         wrk_cores=wrk_cpu / duration,
         server_cores=(_tree_cpu_seconds(server_pid) - server0) / duration,
+        database_cores=database_cpu / duration,
     )
     # The server's CPU per request (PostgreSQL's backends are not visible from here when the
     # database runs in another container): with every core to itself the server alone could
     # not go beyond cores / this.
     per_request = result["server_cores"] / result["per_second"]
-    result.update(cpu_ms_per_request=1000 * per_request, cpu_bound_per_second=os.cpu_count() / per_request)
+    result.update(cpu_ms_per_request=1000 * per_request, cpu_bound_per_second=os.cpu_count() / per_request,
+                  database_ms_per_request=1000 * result["database_cores"] / result["per_second"])
     return result
 
 
@@ -293,9 +320,11 @@ def report(label: str, result: dict) -> None:
     errors = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts", "non_2xx"))
     print(f"{label:44s} {result['per_second']:7.0f} req/s  p50 {result['p50_ms']:6.1f} ms  p99 {result['p99_ms']:6.1f} ms"
           f"  ({result['requests']:,} requests, {errors} errors)  CPU: machine {result['machine_busy']:.2f} cores,"
-          f" server {result['server_cores']:.2f}, wrk {result['wrk_cores']:.2f};"
-          f" server {result['cpu_ms_per_request']:.2f} ms CPU per request"
-          f" (≤ {result['cpu_bound_per_second']:.0f}/s on {os.cpu_count()} free cores)", flush=True)
+          f" server {result['server_cores']:.2f}, PostgreSQL {result['database_cores']:.2f}, wrk {result['wrk_cores']:.2f};"
+          f" per request: server {result['cpu_ms_per_request']:.2f} ms CPU, PostgreSQL {result['database_ms_per_request']:.2f} ms"
+          f" (≤ {result['cpu_bound_per_second']:.0f}/s on {os.cpu_count()} free cores for the server alone,"
+          f" ≤ {1000 * os.cpu_count() / (result['cpu_ms_per_request'] + result['database_ms_per_request']):.0f}/s"
+          f" with PostgreSQL beside it)", flush=True)
 
 
 def check_cases(created: int) -> str:
