@@ -129,7 +129,8 @@ class BindingRequestAdmin(AuditTrailAdminMixin, SystemAdminOnly, admin.ModelAdmi
     list_filter = ("status", ("person", admin.EmptyFieldListFilter), ("created_at", admin.DateFieldListFilter))
     date_hierarchy = "created_at"
     list_select_related = ("user", "decided_by")
-    readonly_fields = ("user", "claimed_name", "person", "status", "reason", "created_at", "decided_at", "decided_by")
+    readonly_fields = ("user", "claimed_name", "person", "status", "reason", "created_at", "decided_at", "decided_by",
+                       "unlinked_at", "unlinked_by", "unlink_reason")
     exclude = ("id_number_bidx",)
 
     @admin.display(boolean=True, description=_("matched a record"))

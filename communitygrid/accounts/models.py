@@ -190,6 +190,8 @@ class BindingRequest(models.Model):
         APPROVED = "approved", _("Approved")
         REFUSED = "refused", _("Refused")
         WITHDRAWN = "withdrawn", _("Withdrawn")
+        # Approved, then the link was removed (by staff of the record's grid, or by the resident).
+        UNLINKED = "unlinked", _("Unlinked")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="binding_requests", verbose_name=_("account"))
     claimed_name = EncryptedField(_("claimed name"), kind="name")
@@ -205,6 +207,11 @@ class BindingRequest(models.Model):
     decided_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("decided by")
     )
+    unlinked_at = models.DateTimeField(_("unlinked at"), null=True, blank=True)
+    unlinked_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("unlinked by")
+    )
+    unlink_reason = models.TextField(_("reason for unlinking"), blank=True)
 
     class Meta:
         verbose_name = _("household record link request")

@@ -30,10 +30,35 @@ def binding_request_queryset(*, user) -> QuerySet:
     administrators read them, in the back-office."""
     from communitygrid.accounts.models import BindingRequest
 
-    if not scopes.may(user, "change") or not (user.is_area_staff or user.is_system_admin):
+    if not _decides_links(user):
         return BindingRequest.objects.none()
     return BindingRequest.objects.filter(person__isnull=False).filter(
         scopes.node_path_q(user, prefix="person__grid__"))
+
+
+def _decides_links(user) -> bool:
+    """Whether ``user``'s role links and unlinks accounts at all (the area comes on top)."""
+    return scopes.may(user, "change") and (user.is_area_staff or user.is_system_admin)
+
+
+def link_person_queryset(*, user) -> QuerySet:
+    """Registry records whose account link ``user`` may remove: the same staff, in the same areas,
+    as may approve a request to link them (:func:`binding_request_queryset`)."""
+    from communitygrid.registry.models import Person
+
+    if not _decides_links(user):
+        return Person.objects.none()
+    return Person.objects.filter(scopes.node_path_q(user, prefix="grid__"))
+
+
+def link_person_get(*, user, pk: int):
+    """One record in ``user``'s link scope with its linked account (if any) as ``linked_account``,
+    or None (out of scope and missing look the same)."""
+    person = link_person_queryset(user=user).select_related("grid", "household").filter(pk=pk).first()
+    if person is not None:
+        person.linked_account = (User.objects.select_related("resident_phone")
+                                 .filter(person_id=person.pk).first())
+    return person
 
 
 def binding_request_pending(*, user) -> QuerySet:

@@ -342,6 +342,8 @@ def _resident_for(challenge: OneTimeCode) -> tuple[User, bool]:
 # Access-log purposes are stored in English, like the registry's searches.
 LINK_PURPOSE_APPROVED = "account link request #%(id)s approved"
 LINK_PURPOSE_REFUSED = "account link request #%(id)s refused"
+LINK_PURPOSE_UNLINKED = "account #%(account)s unlinked from the record by staff: %(reason)s"
+LINK_PURPOSE_UNLINKED_OWN = "account #%(account)s unlinked from the record by the resident"
 REASON_MAX_CHARS = 500
 CLAIMED_NAME_MAX_CHARS = 100
 
@@ -351,10 +353,15 @@ BINDING_NOTICES = {
                                       "linked to your account.")),
     "binding_refused": (gettext_lazy("Your request to link your household record was refused"),
                         gettext_lazy("Your grid worker could not verify your request #%(id)s: %(reason)s")),
+    "binding_removed": (gettext_lazy("Your household record is no longer linked to your account"),
+                        gettext_lazy("Your grid worker removed the link between your account and your household "
+                                     "record (reason: %(reason)s). If this is a mistake, ask for the link again on "
+                                     "the page “Link my household record”.")),
 }
 BINDING_NOTICE_LABELS = {
     "binding_approved": gettext_lazy("Household record linked"),
     "binding_refused": gettext_lazy("Household record link refused"),
+    "binding_removed": gettext_lazy("Household record unlinked"),
 }
 
 
@@ -451,6 +458,17 @@ def _decidable(*, actor: User, binding_request_id: int) -> BindingRequest:
     return request
 
 
+def _clean_reason(reason: str | None, required: str) -> str:
+    """The reason on one line, or BindingRefused on ``reason`` (``required`` says why it is needed)."""
+    text = " ".join((reason or "").split())
+    if not text:
+        raise BindingRefused(required, field="reason")
+    if len(text) > REASON_MAX_CHARS:
+        raise BindingRefused(_("Reason is longer than %(count)d characters.") % {"count": REASON_MAX_CHARS},
+                             field="reason")
+    return text
+
+
 def binding_request_approve(*, actor: User, binding_request_id: int, ip_address: str | None = None) -> BindingRequest:
     """Link the requesting account to the matched record, in one transaction with the access-log
     entry and the resident's notice. Refused if the record is already linked to another account."""
@@ -482,12 +500,7 @@ def binding_request_refuse(*, actor: User, binding_request_id: int, reason: str 
     from communitygrid.privacy.models import AccessLog
     from communitygrid.privacy.services import access_log_record
 
-    text = " ".join((reason or "").split())
-    if not text:
-        raise BindingRefused(_("Reason is required: tell the resident why the request is refused."), field="reason")
-    if len(text) > REASON_MAX_CHARS:
-        raise BindingRefused(_("Reason is longer than %(count)d characters.") % {"count": REASON_MAX_CHARS},
-                             field="reason")
+    text = _clean_reason(reason, _("Reason is required: tell the resident why the request is refused."))
     with transaction.atomic():
         request = _decidable(actor=actor, binding_request_id=binding_request_id)
         request.status, request.reason = BindingRequest.Status.REFUSED, text
@@ -497,3 +510,65 @@ def binding_request_refuse(*, actor: User, binding_request_id: int, reason: str 
                           purpose=LINK_PURPOSE_REFUSED % {"id": request.pk}, ip_address=ip_address)
         _binding_notify(request, "binding_refused", reason=text)
     return request
+
+
+def _unlink(account: User, *, by: User, reason: str) -> None:
+    """Clear the account's link; the approved request that made it is marked unlinked (a link set
+    without a request, in the back-office, has none)."""
+    now = timezone.now()
+    BindingRequest.objects.filter(user=account, person_id=account.person_id,
+                                  status=BindingRequest.Status.APPROVED).update(
+        status=BindingRequest.Status.UNLINKED, unlinked_at=now, unlinked_by=by, unlink_reason=reason)
+    account.person = None
+    account.save(update_fields=["person"])
+
+
+def binding_unlink(*, actor: User, person_id: int, reason: str | None, ip_address: str | None = None) -> User:
+    """Staff of the record's grid (those who may approve a link) remove the link between the record
+    and its account: a wrong link, a resident who moved out, an account taken over.
+
+    One transaction: the account's link cleared, the approved request marked unlinked, an
+    access-log entry, and a notice to the resident with the reason. Returns the account.
+    """
+    from communitygrid.accounts.selectors import link_person_queryset
+    from communitygrid.notifications import kinds
+    from communitygrid.notifications.services import notification_enqueue
+    from communitygrid.privacy.models import AccessLog
+    from communitygrid.privacy.services import PURPOSE_MAX_CHARS, access_log_record
+
+    text = _clean_reason(reason, _("Reason is required: tell the resident why their account is unlinked."))
+    with transaction.atomic():
+        person = link_person_queryset(user=actor).filter(pk=person_id).first()
+        if person is None:
+            raise BindingRefused(_("No such record in your area."), status=404)
+        account = User.objects.select_for_update().filter(person_id=person.pk).first()
+        if account is None:
+            raise BindingRefused(_("No account is linked to this record (any more)."), status=409)
+        _unlink(account, by=actor, reason=text)
+        access_log_record(actor=actor, action=AccessLog.Action.UNLINK, subject=person, fields=["id_number"],
+                          # the reason may fill the whole purpose: the log keeps what fits
+                          purpose=(LINK_PURPOSE_UNLINKED % {"account": account.pk, "reason": text})[:PURPOSE_MAX_CHARS],
+                          ip_address=ip_address)
+        subject, body = kinds.render("binding_removed", {"reason": text})
+        notification_enqueue(recipient=account, kind="binding_removed", subject=subject, body=body,
+                             payload={"status": BindingRequest.Status.UNLINKED.value})
+    return account
+
+
+def binding_unlink_own(*, user: User, ip_address: str | None = None) -> None:
+    """A resident removes the link between their own account and their record (logged; they
+    may ask for a link again afterwards)."""
+    from communitygrid.privacy.models import AccessLog
+    from communitygrid.privacy.services import access_log_record
+
+    if user.role != Role.RESIDENT:
+        raise BindingRefused(_("Only residents unlink their own account from a household record."), status=403)
+    with transaction.atomic():
+        account = User.objects.select_for_update().get(pk=user.pk)
+        person = account.person
+        if person is None:
+            raise BindingRefused(_("Your account is not linked to a household record."), status=409)
+        _unlink(account, by=account, reason="")
+        access_log_record(actor=account, action=AccessLog.Action.UNLINK, subject=person, fields=["id_number"],
+                          purpose=LINK_PURPOSE_UNLINKED_OWN % {"account": account.pk}, ip_address=ip_address)
+    user.person = None

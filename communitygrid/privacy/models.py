@@ -27,6 +27,7 @@ class AccessLog(models.Model):
         EXPORT = "export", _("Exported records")
         SEARCH = "search", _("Searched by a sensitive field")
         LINK = "link", _("Decided a request to link an account to the record")
+        UNLINK = "unlink", _("Removed the link between an account and the record")
 
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
