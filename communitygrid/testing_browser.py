@@ -27,6 +27,16 @@ def wait_for_home(page) -> None:
     page.wait_for_url(lambda url: urlparse(url).path == "/")
 
 
+def tab_to(page, selector: str, limit: int = 60) -> None:
+    """Press Tab from the top until ``selector`` has the focus (the keyboard alone reaches it), or fail."""
+    page.locator("body").focus()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement === document.querySelector(s)", selector):
+            return
+    raise AssertionError(f"Tab never reaches {selector}")
+
+
 def serious_violations(page, **options) -> list[str]:
     """axe-core's serious and critical violations on the page, one line each."""
     from axe_playwright_python.sync_playwright import Axe

@@ -929,6 +929,20 @@ def test_the_snapshot_notices_a_change_to_a_canary_record(world, db):
         assert_canary_unchanged(world, "test")
 
 
+def test_the_canary_account_link_is_watched_and_the_unlink_is_aimed_at_it(world, db):
+    """The unlink endpoints are walked with a reason (a 400 for a missing one would prove nothing),
+    at the canary record, which has an account linked; removing that link shows in the snapshot."""
+    person = world.canary[Person]
+    assert User.objects.filter(person=person).exists()
+    route = next(r for r in ROUTES if r.text == "workbench/persons/<int:person_id>/unlink")
+    assert write_payload(route, world)["reason"]
+    assert f"/workbench/persons/{person.pk}/unlink" in {url for url, canary in concrete_urls(route, world) if canary}
+    assert any(r.text == "portal/link/unlink" for r in ROUTES)
+    User.objects.filter(person=person).update(person=None)
+    with pytest.raises(AssertionError, match="rows of the canary registry.Person"):
+        assert_canary_unchanged(world, "test")
+
+
 def test_the_canary_case_is_watched_for_every_action(world, db):
     Case = apps.get_model("cases.case")
     case = world.canary[Case]

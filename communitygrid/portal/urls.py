@@ -12,4 +12,5 @@ urlpatterns = [
     path("requests/", views.my_requests, name="requests"),
     path("requests/<int:case_id>/", views.request_detail, name="request"),
     path("link/", views.link_record, name="link"),
+    path("link/unlink", views.unlink_record, name="unlink"),
 ]

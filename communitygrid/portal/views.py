@@ -28,6 +28,7 @@ from communitygrid.accounts.services import (
     CodeRefused,
     binding_request_submit,
     binding_request_withdraw,
+    binding_unlink_own,
     client_ip,
     one_time_code_check,
     one_time_code_send,
@@ -440,3 +441,21 @@ def link_record(request):
     context = {"values": values, "errors": errors, "requests": own, "pending": pending,
                "linked": bool(user.person_id), "show_form": not user.person_id and pending is None}
     return render(request, "portal/link.html", context, status=status)
+
+
+@resident_required
+@require_http_methods(["GET", "POST"])
+def unlink_record(request):
+    """Remove the link between the resident's account and their household record: GET explains
+    what that means and asks to confirm, POST does it. Afterwards they may ask for a link again."""
+    if request.method == "POST":
+        try:
+            binding_unlink_own(user=request.user, ip_address=client_ip(request))
+        except BindingRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, _("Your account is no longer linked to your household record."))
+        return redirect("portal:link")
+    if not request.user.person_id:
+        return redirect("portal:link")
+    return render(request, "portal/unlink.html")

@@ -55,3 +55,15 @@ class RefuseLinkForm(forms.Form):
                              error_messages={"required": _("Reason is required: tell the resident why the request "
                                                            "is refused."),
                                              "max_length": _("Reason is longer than %(limit_value)d characters.")})
+
+
+class UnlinkForm(forms.Form):
+    """Why an account's link to a household record is removed: the resident reads it."""
+
+    reason = forms.CharField(label=_("Reason for unlinking"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=_("The resident reads this. For example: the account is not this "
+                                         "resident's; the resident moved out of the household."),
+                             error_messages={"required": _("Reason is required: tell the resident why their "
+                                                           "account is unlinked."),
+                                             "max_length": _("Reason is longer than %(limit_value)d characters.")})

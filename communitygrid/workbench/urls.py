@@ -10,6 +10,7 @@ urlpatterns = [
     path("cases/<int:case_id>/act/<str:action>", views.case_act, name="case_act"),
     path("area/", views.area, name="area"),
     path("persons/<int:person_id>/update", views.person_update, name="person_update"),
+    path("persons/<int:person_id>/unlink", views.person_unlink, name="person_unlink"),
     path("links/", views.binding_requests, name="binding_requests"),
     path("links/<int:bindingrequest_id>/", views.binding_request_detail, name="binding_request"),
     path("links/<int:bindingrequest_id>/approve", views.binding_request_approve, name="binding_request_approve"),

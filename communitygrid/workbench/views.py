@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from communitygrid.accounts import selectors as account_selectors
 from communitygrid.accounts import services as account_services
@@ -27,7 +27,7 @@ from communitygrid.registry import selectors as registry_selectors
 from communitygrid.registry import services as registry_services
 from communitygrid.registry.models import Person
 from communitygrid.workbench import actions, selectors
-from communitygrid.workbench.forms import ActionForm, RecordUpdateForm, RefuseLinkForm
+from communitygrid.workbench.forms import ActionForm, RecordUpdateForm, RefuseLinkForm, UnlinkForm
 
 
 def _require_staff(user) -> None:
@@ -147,8 +147,11 @@ def person_update(request, person_id: int):
         status = 400
     else:
         form = RecordUpdateForm(initial={"care_tags": list(links)})
-    return render(request, "workbench/person_update.html", {"person": person, "form": form, "links": links},
-                  status=status)
+    linked = account_selectors.link_person_get(user=request.user, pk=person.pk)
+    return render(request, "workbench/person_update.html", {
+        "person": person, "form": form, "links": links,
+        "linked_account": linked.linked_account if linked is not None else None,
+    }, status=status)
 
 
 def _save_record(request, person: Person, form: RecordUpdateForm, links: dict[str, str]) -> bool:
@@ -201,6 +204,9 @@ def _binding_page(request, binding, *, form=None, error: str = "", status: int =
     return render(request, "workbench/binding_request.html", {
         "binding": binding, "form": form or RefuseLinkForm(), "error": error,
         "pending": binding.status == binding.Status.PENDING,
+        # The link this request made is still in place: it can be removed from here.
+        "still_linked": (binding.status == binding.Status.APPROVED and binding.person_id is not None
+                         and binding.user.person_id == binding.person_id),
     }, status=status)
 
 
@@ -247,3 +253,38 @@ def binding_request_refuse(request, bindingrequest_id: int):
         actor=request.user, binding_request_id=binding.pk, reason=form.cleaned_data["reason"],
         ip_address=client_ip(request)),
         form=form, done=_("Request #%(id)s refused; the resident is told why.") % {"id": binding.pk})
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def person_unlink(request, person_id: int):
+    """Remove the link between a record and its resident account: GET asks for the reason and
+    confirmation, POST does it (the staff who may approve a link, in the same areas)."""
+    _require_staff(request.user)
+    person = account_selectors.link_person_get(user=request.user, pk=person_id)
+    if person is None:
+        raise Http404(_("No such record in your area."))
+    form, error, status = UnlinkForm(), "", 200
+    if request.method == "POST":
+        form = UnlinkForm(request.POST)
+        status = 400
+        if form.is_valid():
+            try:
+                account_services.binding_unlink(actor=request.user, person_id=person.pk,
+                                                reason=form.cleaned_data["reason"], ip_address=client_ip(request))
+            except BindingRefused as refused:
+                if refused.status == 404:
+                    raise Http404(refused.message)
+                if refused.field in form.fields:
+                    form.add_error(refused.field, refused.message)
+                else:
+                    error = refused.message
+                status = refused.status
+                person = account_selectors.link_person_get(user=request.user, pk=person_id) or person
+            else:
+                messages.success(request, _("The account is unlinked from the record of %(name)s; the resident "
+                                            "is told why.") % {"name": person})
+                return redirect("workbench:person_update", person_id=person.pk)
+    return render(request, "workbench/person_unlink.html", {
+        "person": person, "account": person.linked_account, "form": form, "error": error,
+    }, status=status)

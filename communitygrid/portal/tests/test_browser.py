@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from communitygrid.testing_browser import serious_violations
+from communitygrid.testing_browser import serious_violations, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOTS = Path(__file__).resolve().parents[3] / "screenshots"
@@ -220,3 +220,32 @@ def test_an_expired_session_keeps_the_draft(portal_world, phone_page, live_serve
     assert page.input_value("#id_description") == "Words I do not want to type twice"
     assert page.locator("input[name=category][value=env_noise]").is_checked()
     assert page.locator("fieldset.leaves[data-group=environment]").is_visible()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_a_linked_resident_unlinks_by_keyboard_after_confirming(portal_world, phone_page, live_server, language):
+    from communitygrid.accounts.models import ResidentPhone
+    from communitygrid.registry.models import Person
+
+    page = phone_page
+    tag = prefer(page, live_server, language, False)
+    sign_up(page, "13700000004", f"unlink-{tag}")
+    account = ResidentPhone.objects.get(user__username__startswith="resident-").user
+    account.person = Person.objects.filter(grid=portal_world["city"].grids[0], account__isnull=True).first()
+    account.save(update_fields=["person"])
+    page.goto("/portal/link/")
+    check(page, "link-linked", tag)
+    tab_to(page, "a[href='/portal/link/unlink']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/portal/link/unlink$"))
+    assert page.locator("h1").count() == 1
+    check(page, "unlink-confirm", tag)
+    account.refresh_from_db()
+    assert account.person_id is not None  # the page only asks
+    tab_to(page, "form[action='/portal/link/unlink'] button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/portal/link/$"))
+    assert page.locator("#id_name").is_visible()  # they may ask again
+    check(page, "unlinked", tag)
+    account.refresh_from_db()
+    assert account.person_id is None

@@ -12,8 +12,8 @@ from communitygrid.cases import services as case_services
 from communitygrid.cases.models import Case, Channel, Status
 from communitygrid.patrols.models import Visit
 from communitygrid.registry.models import CareTag, PersonCareTag
-from communitygrid.testing import make_household
-from communitygrid.testing_browser import serious_violations, sign_in
+from communitygrid.testing import make_household, make_user
+from communitygrid.testing_browser import serious_violations, sign_in, tab_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -124,3 +124,30 @@ def test_worker_handles_a_case_and_a_visit_end_to_end(reference_data, page, user
         assert size >= 20
         heights = page.evaluate("[...document.querySelectorAll('main button, main a')].map(e => e.getBoundingClientRect().height)")
         assert min(heights) >= 48
+
+
+@pytest.mark.parametrize("mode", ["zh-hans", "en"])
+def test_worker_unlinks_an_account_by_keyboard_with_a_reason(reference_data, page, users, city, mode):
+    from communitygrid.accounts.models import User
+    from communitygrid.notifications.models import Notification
+
+    _case, _household, elder = _prepare(page, users, city, mode)
+    account = make_user(Role.RESIDENT, person=elder, username="elder-account")
+    page.goto(f"/workbench/persons/{elder.pk}/update")
+    _axe(page, "record update with a linked account")
+    unlink = f"/workbench/persons/{elder.pk}/unlink"
+    tab_to(page, f"a[href='{unlink}']")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**{unlink}")
+    _axe(page, "unlink confirmation")
+    page.locator("form.card button[type=submit]").click()  # no reason
+    assert page.locator("#id_reason_error").is_visible()
+    _axe(page, "unlink confirmation with an error")
+    assert User.objects.get(pk=account.pk).person_id == elder.pk
+    page.locator("#id_reason").focus()
+    page.keyboard.type("账号不是本人使用")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/workbench/persons/{elder.pk}/update")
+    assert User.objects.get(pk=account.pk).person_id is None
+    assert Notification.objects.filter(recipient=account, kind="binding_removed").count() == 1
