@@ -39,3 +39,11 @@ def countdown(due: dt.datetime | None, now: dt.datetime | None = None) -> str:
     if seconds < 0:
         return _("overdue by %(time)s") % {"time": span(-seconds)}
     return _("%(time)s left") % {"time": span(seconds)}
+
+
+@register.simple_tag
+def may_patrol(user) -> bool:
+    """Whether the user has grids to patrol, so the navigation offers no link that would answer 403."""
+    from communitygrid.patrols.selectors import worker_grids
+
+    return user.is_authenticated and worker_grids(user=user).exists()
