@@ -86,3 +86,38 @@ def test_no_empty_or_fuzzy_translation(path):
 def test_msgfmt_accepts_the_catalogue_and_its_placeholders(path):
     result = subprocess.run(["msgfmt", "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+KEYWORDS = ["--keyword=gettext_noop", "--keyword=gettext_lazy", "--keyword=ngettext_lazy:1,2", "--keyword=pgettext:1c,2",
+            "--keyword=npgettext:1c,2,3", "--keyword=pgettext_lazy:1c,2", "--keyword=npgettext_lazy:1c,2,3"]
+
+
+def extracted(app: Path) -> list[Entry]:
+    """The strings the app's code and templates mark for translation, as makemessages finds them."""
+    import tempfile
+
+    from django.utils.translation.template import templatize
+
+    sources = [p for p in app.rglob("*.py") if "tests" not in p.parts and "migrations" not in p.parts]
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, template in enumerate(app.rglob("templates/**/*.html")):
+            target = Path(tmp) / f"t{n}.py"
+            target.write_text(templatize(template.read_text(encoding="utf-8"), origin=str(template)), encoding="utf-8")
+            sources.append(target)
+        result = subprocess.run(["xgettext", "--language=Python", "--from-code=UTF-8", "-o", "-", *KEYWORDS,
+                                 *map(str, sources)], capture_output=True, text=True, check=True)
+    return [e for e in entries(result.stdout) if e.msgid]
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_every_string_the_app_marks_is_translated_at_run_time(path):
+    """A string in the code but never added to a catalogue shows in English on a Chinese page."""
+    from django.utils.translation import trans_real
+
+    catalog = trans_real.translation("zh-hans")._catalog  # every app's catalogue and Django's, merged
+    missing = []
+    for entry in extracted(path.parents[3]):
+        key = f"{entry.msgctxt}\x04{entry.msgid}" if entry.msgctxt else entry.msgid
+        if not catalog.get((key, 0) if entry.msgid_plural else key):
+            missing.append(entry.msgid[:60])
+    assert missing == []
