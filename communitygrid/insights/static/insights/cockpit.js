@@ -106,7 +106,9 @@
   function start() {
     if (typeof L !== "undefined" && mapBox) {
       // No tile layer: closed networks have none; our own polygons are the map.
-      map = L.map(mapBox, {zoomSnap: 0.25, attributionControl: false, preferCanvas: true});
+      map = L.map(mapBox, {zoomSnap: 0.25, attributionControl: false, preferCanvas: true, zoomControl: false});
+      // Leaflet's own button titles are English: take the page's words instead.
+      L.control.zoom({zoomInTitle: mapBox.dataset.zoomIn, zoomOutTitle: mapBox.dataset.zoomOut}).addTo(map);
       map.setView([30.02, 120.02], 13);
       areaLayer = L.featureGroup().addTo(map);
       heatLayer = L.featureGroup().addTo(map);

@@ -92,7 +92,8 @@
     mapBox.hidden = false; choose("map");
     loadLeaflet(function () {
       if (map) { return; }
-      map = L.map(mapBox, { zoomControl: true }).setView([30.02, 120.02], 14);
+      map = L.map(mapBox, { zoomControl: false }).setView([30.02, 120.02], 14);
+      L.control.zoom({ zoomInTitle: t("zoom-in"), zoomOutTitle: t("zoom-out") }).addTo(map);
       var tiles = form.getAttribute("data-tiles");
       if (tiles) { L.tileLayer(tiles, { maxZoom: 19 }).addTo(map); }
       fetch(form.getAttribute("data-grids-url"), { credentials: "same-origin" })
