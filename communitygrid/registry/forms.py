@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.privacy.fields import EncryptedField
@@ -11,7 +12,7 @@ from communitygrid.registry.validators import normalise_phone, parse_id_number
 
 
 def sensitive_field_choices(model) -> list[tuple[str, str]]:
-    return [(f.name, f.verbose_name) for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
+    return [(f.name, capfirst(f.verbose_name)) for f in model._meta.concrete_fields if isinstance(f, EncryptedField)]
 
 
 class PersonSearchForm(forms.Form):

@@ -41,3 +41,19 @@ def test_reveal_by_keyboard_shows_the_values_once(page, users, city):
     assert serious_violations(page) == []
     page.goto(f"/registry/persons/{person.pk}/")
     assert person.phone.reveal() not in page.content()
+
+
+@pytest.mark.parametrize("elder", [False, True])
+def test_the_reveal_check_boxes_sit_beside_their_labels(page, users, city, elder):
+    """Found walking the demo: each box was a full-width input with its label on a line below."""
+    worker = users[Role.GRID_WORKER]
+    person = Person.objects.filter(grid=city.grids[0]).order_by("id").first()
+    sign_in(page, worker.username)
+    if elder:
+        page.context.add_cookies([{"name": "cg_elder", "value": "1", "url": page.url}])
+    page.goto(f"/registry/persons/{person.pk}/")
+    box = page.locator("input[name=fields][value=phone]").bounding_box()
+    label = page.locator("label[for=%s]" % page.locator("input[name=fields][value=phone]").get_attribute("id"))
+    text = label.bounding_box()
+    assert box["width"] <= 64 and box["height"] <= 64  # was the full width of the form
+    assert abs((box["y"] + box["height"] / 2) - (text["y"] + text["height"] / 2)) < 12  # on the same line

@@ -97,6 +97,16 @@ def test_person_detail_shows_every_protected_value_masked(client, users, inside)
     assert 'name="purpose"' in content and "<label" in content
 
 
+def test_protected_field_names_start_with_a_capital_in_english(client, users, inside):
+    """Found walking the demo: "phone", "health notes" in lower case beside "ID number"."""
+    client.cookies["cg_language"] = "en"
+    content = signed_in(client, users[Role.GRID_WORKER]).get(reverse("registry:person_detail", args=[inside.pk])).content.decode()
+    for label in ("Phone", "Registered residence (hukou)", "Health notes", "Emergency contact phone"):
+        assert f"<dt>{label}</dt>" in content
+        assert f"\n {label}</label>" in content  # the check box of the reveal form
+    assert "<dt>phone</dt>" not in content
+
+
 def test_reveal_with_a_purpose_shows_the_values_once_and_logs_it(client, users, inside):
     worker = users[Role.GRID_WORKER]
     signed_in(client, worker)
