@@ -60,6 +60,11 @@ def test_cockpit_renders_map_charts_and_tables_without_accessibility_violations(
     page.wait_for_function("document.querySelectorAll('#chart-trend canvas').length === 1")
     assert int(_figure(page, "submitted")) > 0
     assert not page.locator("img[src^='http']").count()  # no external tiles
+    # The zoom buttons are titled in the page's language and stacked one above the other, in elder mode too.
+    zoom_in, zoom_out = page.locator(".leaflet-control-zoom-in"), page.locator(".leaflet-control-zoom-out")
+    assert zoom_in.get_attribute("title") == ("放大" if language == "zh-hans" else "Zoom in")
+    assert zoom_out.get_attribute("title") == ("缩小" if language == "zh-hans" else "Zoom out")
+    assert zoom_in.bounding_box()["y"] + zoom_in.bounding_box()["height"] <= zoom_out.bounding_box()["y"] + 1
     assert serious_violations(page) == []
     SHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(500)
