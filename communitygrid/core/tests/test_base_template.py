@@ -66,3 +66,17 @@ def test_the_stylesheet_is_served_with_elder_mode_rules(client, db):
     assert response.status_code == 200
     css = b"".join(response.streaming_content).decode()
     assert "html.elder" in css and "--base: 22px" in css and "48px" in css
+
+
+@pytest.mark.parametrize("language, word", [("zh-hans", "消息通知"), ("en", "Notifications")])
+def test_every_signed_in_page_links_to_the_notifications(client, users, language, word):
+    """Found walking the demo: the notifications inbox existed, but no page linked to it."""
+    inbox = reverse("notifications:inbox")
+    client.cookies["cg_language"] = language
+    assert f'href="{inbox}"' not in client.get(LOGIN).content.decode()
+    for role in (Role.RESIDENT, Role.GRID_WORKER, Role.DEPARTMENT_STAFF, Role.LEADER):
+        client.force_login(users[role])
+        page = client.get(reverse("core:home")).content.decode()
+        assert f'<a href="{inbox}">{word}</a>' in page, role
+    page = client.get(inbox).content.decode()
+    assert f'<a href="{inbox}" aria-current="page">{word}</a>' in page
