@@ -29,7 +29,10 @@ def home(request):
     elif user.role == Role.RESIDENT:
         template, context["summary"] = "core/home_resident.html", selectors.resident_summary(user=user)
     elif user.role == Role.DEPARTMENT_STAFF:
+        from communitygrid.workbench.selectors import inbox_count
+
         template, context["department"] = "core/home_department.html", selectors.department_summary(user=user)
+        context["open_cases"] = inbox_count(user=user)
     else:  # area staff, and leaders (who get the same figures without links to people)
         template, context["area"] = "core/home_area.html", selectors.area_overview(user=user)
         context["links_to_people"] = user.role in AREA_STAFF_ROLES

@@ -7,8 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils import timezone
 
+from communitygrid.accounts.models import Role
 from communitygrid.cases.models import AWAITING_RESPONSE, OPEN_STATES, Case, Status, Tier
 from communitygrid.cases.selectors import case_list
 
@@ -31,11 +33,27 @@ def due_of(case: Case) -> dt.datetime | None:
     return case.respond_by if case.status in AWAITING_RESPONSE else case.resolve_by
 
 
+def _inbox_cases(user):
+    mine = Q(assignee=user)
+    if user.role == Role.DEPARTMENT_STAFF and user.department_id is not None:
+        mine |= Q(department_id=user.department_id, assignee__isnull=True)
+    return case_list(user=user).filter(mine, status__in=sorted(OPEN_STATES))
+
+
+def inbox_count(*, user) -> int:
+    """How many open cases the inbox holds for the user (all of them, not only the first page)."""
+    return _inbox_cases(user).count()
+
+
 def inbox(*, user, now: dt.datetime | None = None) -> list[InboxRow]:
     """The user's open cases: urgent first, then by the running deadline (overdue ones lead),
-    cases waiting for the resident (clock stopped) last."""
+    cases waiting for the resident (clock stopped) last.
+
+    A department's staff also see the department's queue: its open cases that nobody of the
+    department holds yet (routing found everyone at the cap, or the case was transferred to the
+    department), which any of them may take."""
     now = now or timezone.now()
-    cases = case_list(user=user).filter(assignee=user, status__in=sorted(OPEN_STATES))[:INBOX_LIMIT]
+    cases = _inbox_cases(user)[:INBOX_LIMIT]
     rows = []
     for case in cases:
         due = due_of(case)

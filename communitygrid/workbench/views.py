@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from communitygrid.accounts import selectors as account_selectors
+from communitygrid.accounts.models import Role
 from communitygrid.accounts import services as account_services
 from communitygrid.accounts.services import BindingRefused, client_ip
 from communitygrid.cases import selectors as case_selectors
@@ -35,6 +36,13 @@ def _require_staff(user) -> None:
         raise PermissionDenied(_("The workbench is for staff who work a grid."))
 
 
+def _require_case_handler(user) -> None:
+    """The case pages serve the staff of a grid and a department's staff (their department's cases)."""
+    if user.role == Role.DEPARTMENT_STAFF and user.department_id is not None:
+        return
+    _require_staff(user)
+
+
 def _case_or_404(user, case_id: int) -> Case:
     try:
         return case_selectors.case_get(user=user, pk=case_id)
@@ -44,7 +52,7 @@ def _case_or_404(user, case_id: int) -> Case:
 
 @login_required
 def inbox(request):
-    _require_staff(request.user)
+    _require_case_handler(request.user)
     return render(request, "workbench/inbox.html", {
         "rows": selectors.inbox(user=request.user), "now": timezone.now(),
         "todo": care_todo(user=request.user, limit=3),
@@ -54,7 +62,7 @@ def inbox(request):
 @login_required
 def inbox_rows(request):
     """The list alone, for the page's periodic refresh (htmx)."""
-    _require_staff(request.user)
+    _require_case_handler(request.user)
     return render(request, "workbench/_inbox_rows.html", {"rows": selectors.inbox(user=request.user),
                                                           "now": timezone.now()})
 
@@ -81,14 +89,14 @@ def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = N
 
 @login_required
 def case_detail(request, case_id: int):
-    _require_staff(request.user)
+    _require_case_handler(request.user)
     return _case_page(request, _case_or_404(request.user, case_id))
 
 
 @require_POST
 @login_required
 def case_act(request, case_id: int, action: str):
-    _require_staff(request.user)
+    _require_case_handler(request.user)
     if action not in actions.ACTIONS:
         raise Http404(_("Unknown action."))
     case = _case_or_404(request.user, case_id)

@@ -123,10 +123,10 @@ def test_a_resident_without_a_record_is_told_how_to_get_one(home, city):
     assert "not yet matched to a record" in page
 
 
-def test_department_staff_are_told_plainly_that_cases_come_later(home, users):
+def test_department_staff_are_led_to_their_departments_cases(home, users):
     page = home(users[Role.DEPARTMENT_STAFF], "en")
     assert "民政局" in page
-    assert "Case handling is not switched on yet" in page
+    assert "Your department has 0 open cases" in page and 'href="/workbench/"' in page
     assert "居民" not in page
 
 

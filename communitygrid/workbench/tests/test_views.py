@@ -172,8 +172,55 @@ def test_a_case_i_see_but_do_not_handle_offers_no_actions(desk):
 def test_roles_without_a_grid_get_403(desk, role):
     client = desk["client"]
     client.force_login(desk["users"][role])
-    for url in ("/workbench/", "/workbench/inbox/rows", "/workbench/area/", "/patrols/"):
+    # A department's staff handle their department's cases here, but have no grid.
+    urls = ("/workbench/area/", "/workbench/links/", "/patrols/") if role == Role.DEPARTMENT_STAFF else (
+        "/workbench/", "/workbench/inbox/rows", "/workbench/area/", "/patrols/")
+    for url in urls:
         assert client.get(url).status_code == 403, url
+
+
+def test_a_department_handles_its_cases_from_the_workbench_and_takes_from_its_queue(desk):
+    staff, client = desk["staff"], desk["client"]
+    clerk = desk["users"][Role.DEPARTMENT_STAFF]
+    colleague = make_user(Role.DEPARTMENT_STAFF, department=clerk.department, username="dept-colleague")
+    elsewhere = Department.objects.create(code="DEP-OTHER", name="住建局", kind=Department.Kind.HOUSING,
+                                          jurisdiction=desk["city"].district)
+    outsider = make_user(Role.DEPARTMENT_STAFF, department=elsewhere, username="other-dept")
+    worker = desk["worker"]
+    given, queued, colleagues, other = (_case(staff, worker, text=text) for text in ("交给我", "部门队列", "同事的", "别的部门"))
+    case_services.case_transfer_to_department(case=given, actor=staff, department=clerk.department)
+    case_services.case_transfer_to_department(case=queued, actor=staff, department=clerk.department)
+    case_services.case_transfer_to_department(case=colleagues, actor=staff, department=clerk.department)
+    case_services.case_transfer_to_department(case=other, actor=staff, department=elsewhere)
+    Case.objects.filter(pk=given.pk).update(assignee=clerk)
+    Case.objects.filter(pk=colleagues.pk).update(assignee=colleague)
+    Case.objects.filter(pk=other.pk).update(assignee=outsider)
+    # Routing gives a transferred case to the department's least-loaded clerk; with all of them
+    # at the cap it stays in the department's queue, as this one.
+    Case.objects.filter(pk=queued.pk).update(assignee=None)
+
+    client.force_login(clerk)
+    client.cookies["cg_language"] = "en"
+    body = client.get("/workbench/").content.decode()
+    assert f"#{given.pk} " in body and f"#{queued.pk} " in body
+    assert f"#{colleagues.pk} " not in body and f"#{other.pk} " not in body
+    assert body.count("Department queue: not taken yet") == 1
+    assert "/workbench/area/" not in body and "/workbench/links/" not in body  # no grid: no grid tabs
+    home = client.get("/").content.decode()
+    assert "Your department has 2 open cases" in home and 'href="/workbench/"' in home
+
+    page = client.get(f"/workbench/cases/{queued.pk}/").content.decode()
+    assert f"/workbench/cases/{queued.pk}/act/accept" in page
+    assert client.post(f"/workbench/cases/{queued.pk}/act/accept", {"note": ""}).status_code == 302
+    queued.refresh_from_db()
+    assert queued.assignee == clerk and queued.status == Status.ACCEPTED
+    # Another department's case stays out of reach.
+    assert client.get(f"/workbench/cases/{other.pk}/").status_code == 404
+    assert client.post(f"/workbench/cases/{other.pk}/act/accept").status_code == 404
+    # A department account without a department has nothing to handle.
+    loose = make_user(Role.DEPARTMENT_STAFF, username="no-dept")
+    client.force_login(loose)
+    assert client.get("/workbench/").status_code == 403
 
 
 def test_anonymous_is_sent_to_sign_in(client, city):
