@@ -102,8 +102,14 @@ def staff_label(user: User | None, role: str) -> str:
     return "%s %s" % (role_label, surname)
 
 
+# Their notes are the routing's reasons, which name staff in full and give their workloads (and,
+# for "submit", the tier's reasons): kept from residents, who see the step without the note.
+ROUTING_ACTIONS = frozenset({"submit", "dispatch", "redispatch"})
+
+
 def case_timeline(*, user: User, case: Case) -> list[dict]:
-    """The case's events as the user may see them; residents see staff as role + surname."""
+    """The case's events as the user may see them; residents see staff as role + surname, and
+    no routing reasons."""
     events = CaseEvent.objects.filter(case=case).select_related("actor").prefetch_related("attachments").order_by("at", "id")
     as_resident = user.role == Role.RESIDENT and not user.is_system_admin
     rows = []
@@ -116,7 +122,8 @@ def case_timeline(*, user: User, case: Case) -> list[dict]:
             who = str(event.actor) if event.actor else _("System")
         rows.append({
             "at": event.at, "action": event.action, "from_status": event.from_status, "to_status": event.to_status,
-            "who": who, "role": event.actor_role, "note": event.note,
+            "who": who, "role": event.actor_role,
+            "note": "" if as_resident and event.action in ROUTING_ACTIONS else event.note,
             "attachments": [{"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size}
                             for a in event.attachments.all()],
         })

@@ -154,6 +154,25 @@ def test_resident_rates_and_sees_staff_as_role_and_surname(client, people):
     assert any(who.endswith(" 张") for who in whos)
 
 
+def test_a_resident_never_reads_the_routing_reasons_that_name_staff_and_their_workload(client, people):
+    for worker in (people.worker, people.worker2):
+        worker.last_name, worker.display_name = "张", "张伟"
+        worker.save()
+    resident = as_user(client, people.resident)
+    created = post(resident, f"{BASE}/", {"category": "elderly_visit", "description": "请来看看", **POINT})
+    assert created.status_code == 201
+    case = Case.objects.get(pk=created.json()["case"]["id"])
+    dispatch_note = case.events.get(action="dispatch").note
+    assert "张伟" in dispatch_note  # the record keeps the whole reason, for staff
+
+    timeline = resident.get(f"{BASE}/{case.pk}/timeline").json()["items"]
+    assert [row["action"] for row in timeline] == ["submit", "dispatch"]
+    assert "张伟" not in json.dumps(timeline, ensure_ascii=False)
+    assert [row["note"] for row in timeline] == ["", ""]
+    staff = as_user(client, people.worker).get(f"{BASE}/{case.pk}/timeline").json()["items"]
+    assert staff[1]["note"] == dispatch_note
+
+
 def test_huge_ids_are_not_found_not_errors(client, people):
     client = as_user(client, people.admin)
     assert client.get(f"{BASE}/{2**70}").status_code in (404, 422)
