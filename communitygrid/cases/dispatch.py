@@ -13,10 +13,10 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases.models import OPEN_STATES, Case, Category, EscalationLevel, Handler
+from communitygrid.cases.wording import Note
 from communitygrid.geo.models import Level, Node
 
 DEFAULT_WORKLOAD_CAP = 30
@@ -45,7 +45,11 @@ def workload_cap() -> int:
 class Route:
     assignee: User | None
     department: Department | None
-    reason: str
+    why: Note  # the reason, worded when read (cases.wording); ``reason`` is its text now
+
+    @property
+    def reason(self) -> str:
+        return self.why.text
 
     @property
     def found(self) -> bool:
@@ -126,21 +130,20 @@ def candidates(*, role: str, grid: Node | None = None, department: Department | 
     return list(User.objects.raw(sql, params))
 
 
-def _choose(ranked: list[User], *, cap: int, category: Category) -> tuple[User | None, str]:
-    """The least-loaded candidate under the cap, unless one who knows the place is nearly as free."""
+def _choose(ranked: list[User], *, cap: int, category: Category) -> tuple[User | None, Note | None]:
+    """The least-loaded candidate under the cap, unless one who knows the place is nearly as free
+    (then also the note saying so)."""
     under = [user for user in ranked if user.open_cases < cap]
     if not under:
-        return None, ""
+        return None, None
     lightest = under[0]
     familiar = max(under, key=lambda user: (user.nearby_cases, -user.open_cases, -user.pk))
     if familiar.nearby_cases and familiar.open_cases <= lightest.open_cases + FAMILIARITY_SLACK:
-        return familiar, _(
-            "%(person)s handled %(nearby)d %(category)s cases within %(radius)d m in the last %(days)d days "
-            "and holds %(load)d open cases (the lightest load is %(lightest)d, cap %(cap)d).") % {
-            "person": familiar, "nearby": familiar.nearby_cases, "category": category.label,
-            "radius": HISTORY_RADIUS_M, "days": HISTORY_WINDOW.days, "load": familiar.open_cases,
-            "lightest": lightest.open_cases, "cap": cap}
-    return lightest, ""
+        return familiar, Note().add(
+            "route_familiar", person=familiar, nearby=familiar.nearby_cases, category=category,
+            radius=HISTORY_RADIUS_M, days=HISTORY_WINDOW.days, load=familiar.open_cases,
+            lightest=lightest.open_cases, cap=cap)
+    return lightest, None
 
 
 def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = (), lon: float | None = None,
@@ -155,6 +158,7 @@ def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = (), lon:
     now = now or timezone.now()
     # Counting stops one past the cap: enough to tell who is under it.
     where = {"category": category, "lon": lon, "lat": lat, "now": now, "exclude": exclude, "count_to": cap + 1}
+    why = Note()
     if category.handler == Handler.DEPARTMENT:
         department = category.department or (
             department_for(kind=category.department_kind, grid=grid) if category.department_kind else None
@@ -163,32 +167,25 @@ def route(*, category: Category, grid: Node, exclude: tuple[int, ...] = (), lon:
             ranked = candidates(role=Role.DEPARTMENT_STAFF, department=department, **where)
             person, familiar = _choose(ranked, cap=cap, category=category)
             if person is None:
-                reason = _("Category %(category)s is handled by %(department)s; routed to the department's queue "
-                           "(%(count)d staff, none under the cap of %(cap)d).") % {
-                    "category": category.label, "department": department.name, "count": len(ranked), "cap": cap}
+                why.add("route_department_queue", category=category, department=department, count=len(ranked), cap=cap)
             else:
-                reason = _("Category %(category)s is handled by %(department)s; ") % {
-                    "category": category.label, "department": department.name}
-                reason += familiar or _("%(person)s has the fewest open cases (%(load)d, cap %(cap)d).") % {
-                    "person": person, "load": person.open_cases, "cap": cap}
-            return Route(person, department, reason)
-        fallback = _("No active department of the category's kind covers grid %(grid)s; ") % {"grid": grid.name}
-    else:
-        fallback = ""
+                why.add("route_department", category=category, department=department)
+                why.extend(familiar or Note().add("route_department_fewest", person=person,
+                                                  load=person.open_cases, cap=cap))
+            return Route(person, department, why)
+        why.add("route_no_department", grid=grid)
     ranked = candidates(role=Role.GRID_WORKER, grid=grid, **where)
     person, familiar = _choose(ranked, cap=cap, category=category)
     count = len(ranked)
     if person is not None:
-        return Route(person, None, fallback + (familiar or _(
-            "%(person)s has the fewest open cases among the %(count)d grid workers of grid %(grid)s "
-            "(%(load)d, cap %(cap)d).") % {"person": person, "count": count, "grid": grid.name,
-                                           "load": person.open_cases, "cap": cap}))
+        why.extend(familiar or Note().add("route_grid_fewest", person=person, count=count, grid=grid,
+                                          load=person.open_cases, cap=cap))
+        return Route(person, None, why)
     if count:
-        reason = _("All %(count)d grid workers of grid %(grid)s hold %(cap)d open cases or more; "
-                   "left for the community to dispatch.") % {"count": count, "grid": grid.name, "cap": cap}
+        why.add("route_grid_all_at_cap", count=count, grid=grid, cap=cap)
     else:
-        reason = _("Grid %(grid)s has no grid worker; left for the community to dispatch.") % {"grid": grid.name}
-    return Route(None, None, fallback + reason)
+        why.add("route_grid_no_worker", grid=grid)
+    return Route(None, None, why)
 
 
 def level_node(grid: Node, level: int) -> Node | None:

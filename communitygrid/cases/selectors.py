@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from communitygrid.accounts.models import Role, User
 from communitygrid.accounts.scopes import NOTHING, node_path_q
 from communitygrid.cases.errors import InvalidInput, NotFound
+from communitygrid.cases import wording
 from communitygrid.cases.models import FINAL_STATES, Attachment, Case, CaseEvent, CaseTask, Category, Status
 from communitygrid.geo.models import Level, Node
 
@@ -123,7 +124,8 @@ def case_timeline(*, user: User, case: Case) -> list[dict]:
         rows.append({
             "at": event.at, "action": event.action, "from_status": event.from_status, "to_status": event.to_status,
             "who": who, "role": event.actor_role,
-            "note": "" if as_resident and event.action in ROUTING_ACTIONS else event.note,
+            "note": "" if as_resident and event.action in ROUTING_ACTIONS else (
+                wording.render(event.data, action=event.action) or event.note),
             "attachments": [{"id": a.pk, "name": a.name, "content_type": a.content_type, "size": a.size}
                             for a in event.attachments.all()],
         })

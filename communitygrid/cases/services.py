@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.accounts.scopes import covers
-from communitygrid.cases import dispatch, lookups, states, tiers
+from communitygrid.cases import dispatch, lookups, states, tiers, wording
 from communitygrid.cases.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from communitygrid.cases.models import (
     AWAITING_RESPONSE,
@@ -41,6 +41,7 @@ from communitygrid.cases.models import (
     Tier,
     Verdict,
 )
+from communitygrid.cases.wording import Note
 
 SUPERVISOR_ROLES = {Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF}
 RESIDENT_CHANNELS = {Channel.WEB, Channel.APP, Channel.ONE_TAP}
@@ -500,7 +501,7 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
         if replay is None:
             raise
         return SubmitResult(replay, created=False)
-    tier, tier_reason = tiers.classify(category=category, description=description,
+    tier, tier_why = tiers.classify(category=category, description=description,
                                        care_groups=_care_groups(reporter), channel=channel)
     connection = connections[Case.objects.db]
     # On PostgreSQL a case without files is written by one statement, atomic by itself; inside
@@ -512,7 +513,7 @@ def case_submit(*, submitted_by: User, channel: str, category_code: str, descrip
                 with _files_removed_on_failure(), (nullcontext() if one_statement else transaction.atomic()):
                     return _create(submitted_by=submitted_by, reporter=reporter, channel=channel, category=category,
                                    description=description, place=place, files=files, tier=tier,
-                                   tier_reason=tier_reason, idempotency_key=idempotency_key,
+                                   tier_why=tier_why, idempotency_key=idempotency_key,
                                    caller_name=caller_name, caller_phone=caller_phone)
             except _MapChanged:
                 place = _place_checked(submitted_by, lon=lon, lat=lat, building_id=building_id, room_id=room_id,
@@ -550,7 +551,7 @@ def _place_checked(submitted_by, *, fresh: bool = False, **where) -> _Place:
     return place
 
 
-def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_reason,
+def _create(*, submitted_by, reporter, channel, category, description, place, files, tier, tier_why,
             idempotency_key, caller_name, caller_phone) -> SubmitResult:
     """Write the case already routed: one INSERT of the case and one of its first two events.
 
@@ -559,6 +560,7 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
     dispatch were a separate transition, at two fewer statements on the busiest write path.
     """
     now = timezone.now()
+    tier_reason = tier_why.text
     deadlines = tiers.deadlines_for(tier=tier, category=category, start=now)
     case = Case(
         category=category, tier=tier, tier_reason=tier_reason[:200], description=description, channel=channel,
@@ -577,11 +579,12 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
     case.next_check_at = case.next_check()
     actor_role = submitted_by.role if submitted_by else "system"
     events = [CaseEvent(case=case, at=now, actor=submitted_by, actor_role=actor_role, action="submit", from_status="",
-                        to_status=Status.SUBMITTED, note=tier_reason, data={"tier": tier, "channel": channel})]
+                        to_status=Status.SUBMITTED, note=tier_reason,
+                        data={"tier": tier, "channel": channel, "why": tier_why.parts})]
     if route.found:
         events.append(CaseEvent(case=case, at=now, actor=None, actor_role="system", action="dispatch",
                                 from_status=Status.SUBMITTED, to_status=case.status, note=route.reason,
-                                data={"duplicates": [d.pk for d in duplicates]}))
+                                data={"duplicates": [d.pk for d in duplicates], "why": route.why.parts}))
     # The messages are fanned out by ``case_notices_send`` (every few seconds, any worker): the
     # submitter's answer waits for one INSERT, not for the outbox of every recipient.
     if route.found:
@@ -890,21 +893,25 @@ def case_redispatch(*, case: Case, actor: User, assignee: User | None = None, de
                     note: str = "") -> CaseEvent:
     """Staff above the grid give the case to someone else (named, or chosen by routing)."""
     _require(actor, case, "supervisor")
+    why = Note(separator=wording.SEPARATORS["redispatch"])
+    if (note or "").strip():
+        why.add(wording.TEXT, text=note.strip())
     if assignee is not None:
         _check_assignee(assignee, case)
         department = assignee.department if assignee.role == Role.DEPARTMENT_STAFF else department
-        reason = _("Chosen by %(actor)s.") % {"actor": actor}
+        why.add("redispatch_chosen", actor=actor)
     elif department is not None:
         staff = User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True)
         assignee, _count = dispatch.least_loaded(staff, cap=dispatch.workload_cap())
-        reason = _("Sent to %(department)s by %(actor)s.") % {"department": department.name, "actor": actor}
+        why.add("redispatch_sent", department=department, actor=actor)
     else:
         route = dispatch.route(category=case.category, grid=case.grid, lon=case.lon, lat=case.lat,
                                exclude=(case.assignee_id,) if case.assignee_id else ())
         if not route.found:
             raise InvalidInput(route.reason, field="assignee")
-        assignee, department, reason = route.assignee, route.department, route.reason
-    event = _transition(case, action="redispatch", actor=actor, note=" ".join(filter(None, [note, reason])),
+        assignee, department = route.assignee, route.department
+        why.extend(route.why)
+    event = _transition(case, action="redispatch", actor=actor, note=why.text, data={"why": why.parts},
                         changes={"assignee": assignee, "department": department})
     _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
     return event
@@ -1166,18 +1173,21 @@ def cases_escalate_overdue(*, cases: list[Case], now: dt.datetime, cache: SweepC
         return {"escalation_level": level, "warn_at": None,
                 "escalate_at": steps[case.tier] if level < EscalationLevel.DISTRICT else None}
 
-    reasons: dict[int, str] = {}
+    reasons: dict[int, Note] = {}
 
-    def reason(case):
+    def why(case) -> Note:
         # Called after compute (the status is unchanged, the deadline is the one that passed),
-        # once for the event's note and once for the notice: worded once.
+        # for the event's note, its data and the notice: worded once, in the site's language.
         if case.pk not in reasons:
             with translation.override(settings.LANGUAGE_CODE):
                 if case.status in AWAITING_RESPONSE:
-                    reasons[case.pk] = _("no one responded by %(at)s") % {"at": _local(case.respond_by)}
+                    reasons[case.pk] = Note().add("escalate_not_responded", at=case.respond_by)
                 else:
-                    reasons[case.pk] = _("not resolved by %(at)s") % {"at": _local(case.resolve_by)}
+                    reasons[case.pk] = Note().add("escalate_not_resolved", at=case.resolve_by)
         return reasons[case.pk]
+
+    def reason(case) -> str:
+        return why(case).text
 
     def notices(case):
         return "case_escalated", cache.level_staff(case, case.escalation_level), {
@@ -1185,7 +1195,7 @@ def cases_escalate_overdue(*, cases: list[Case], now: dt.datetime, cache: SweepC
 
     return _bulk_transition(cases, action="escalate", now=now, guard=("escalate_at", "escalation_level"),
                             compute=compute, notices=notices, note=reason,
-                            data=lambda case: {"level": case.escalation_level}, locked=locked)
+                            data=lambda case: {"level": case.escalation_level, "why": why(case).parts}, locked=locked)
 
 
 def _one(events: list[CaseEvent], case: Case) -> CaseEvent:
@@ -1208,8 +1218,9 @@ def case_escalate_overdue(*, case: Case, now: dt.datetime) -> CaseEvent:
 @transaction.atomic
 def case_close_by_default(*, case: Case, now: dt.datetime) -> CaseEvent:
     """No verdict within 7 days of resolution: closed as "confirmed by default"."""
+    why = Note().add("close_by_default")
     return _transition(case, action="close", actor=None, now=now, guard={"verdict_due_at": case.verdict_due_at},
-                       note=_("No answer from the resident within 7 days: confirmed by default."),
+                       note=why.text, data={"why": why.parts},
                        changes={"closed_at": now, "verdict_due_at": None, "verdict": Verdict.DEFAULT})
 
 

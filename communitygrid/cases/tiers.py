@@ -21,10 +21,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.utils.translation import gettext as _
 
 from communitygrid.cases import calendar
 from communitygrid.cases.models import TIER_ORDER, Category, Tier
+from communitygrid.cases.wording import SEPARATORS, Note
 
 WARN_FRACTION = 0.8
 
@@ -78,23 +78,24 @@ def raise_one(tier: str) -> str:
     return TIER_ORDER[min(index + 1, len(TIER_ORDER) - 1)]
 
 
-def classify(*, category: Category, description: str, care_groups: list[str], channel: str) -> tuple[str, str]:
-    """The case's tier and a human-readable reason, from the category and the raising rules."""
+def classify(*, category: Category, description: str, care_groups: list[str], channel: str) -> tuple[str, Note]:
+    """The case's tier and the reasons for it (worded when read: cases.wording), from the
+    category and the raising rules."""
     from communitygrid.cases.models import Channel
 
     tier = category.default_tier
-    reasons = [_("category default: %(tier)s") % {"tier": Tier(tier).label}]
+    why = Note(separator=SEPARATORS["submit"]).add("tier_default", tier=tier)
     word = danger_word(description)
     if word:
         tier = Tier.URGENT
-        reasons.append(_("danger word “%(word)s”") % {"word": word})
+        why.add("tier_danger_word", word=word)
     if channel in (Channel.ONE_TAP, Channel.IOT) and tier != Tier.URGENT:
         tier = Tier.URGENT
-        reasons.append(_("call for help or alarm"))
+        why.add("tier_help_call")
     if care_groups and tier != Tier.URGENT:
         tier = raise_one(tier)
-        reasons.append(_("reporter in a special-care group: %(groups)s") % {"groups": ", ".join(care_groups)})
-    return tier, "; ".join(reasons)
+        why.add("tier_care_group", groups=list(care_groups))
+    return tier, why
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,83 @@
+"""System notes of the record (tier and routing reasons, escalation, default close) read in the
+reader's language, whatever the language they were written in."""
+import datetime as dt
+
+import pytest
+from django.utils import timezone, translation
+
+from communitygrid.accounts.models import Role
+from communitygrid.cases import services, wording
+from communitygrid.cases.models import CaseEvent
+from communitygrid.cases.selectors import case_timeline
+from communitygrid.testing import make_user
+
+
+def notes(user, case) -> dict[str, str]:
+    return {row["action"]: row["note"] for row in case_timeline(user=user, case=case)}
+
+
+def test_tier_and_routing_reasons_written_in_chinese_read_in_english_and_back(people, submit):
+    with translation.override("zh-hans"):
+        case = submit(description="闻到燃气味").case
+    stored = {event.action: event.note for event in CaseEvent.objects.filter(case=case)}
+    assert stored["submit"].startswith("类别默认") and "网格员中在办诉求最少" in stored["dispatch"]
+    with translation.override("en"):
+        english = notes(people.worker, case)
+    assert english["submit"].startswith("category default: ") and "danger word “燃气”" in english["submit"]
+    assert "has the fewest open cases among the 2 grid workers of grid" in english["dispatch"]
+    assert str(case.assignee) in english["dispatch"]
+    with translation.override("zh-hans"):
+        chinese = notes(people.worker, case)
+    assert chinese["dispatch"] == stored["dispatch"] and chinese["submit"] == stored["submit"]
+
+    with translation.override("en"):
+        case = submit(description="another thing", lon=120.005, lat=30.015).case
+    with translation.override("zh-hans"):
+        assert "网格员中在办诉求最少" in notes(people.worker, case)["dispatch"]
+
+
+def test_a_redispatch_keeps_the_staff_note_as_typed_and_words_the_reason_for_the_reader(people, submit):
+    case = submit().case
+    staff = people.community
+    with translation.override("zh-hans"):
+        services.case_redispatch(case=case, actor=staff, assignee=people.worker2, note="他更熟悉这栋楼")
+    with translation.override("en"):
+        note = notes(staff, case)["redispatch"]
+    assert note == f"他更熟悉这栋楼 Chosen by {staff}."
+
+
+def test_escalation_and_default_close_read_in_the_readers_language(people, submit):
+    case = submit().case
+    later = case.respond_by + dt.timedelta(minutes=1)
+    services.case_escalate_overdue(case=case, now=later)
+    case.refresh_from_db()
+    with translation.override("en"):
+        note = notes(people.community, case)["escalate"]
+    assert note == f"no one responded by {timezone.localtime(case.respond_by):%Y-%m-%d %H:%M}"
+    with translation.override("zh-hans"):
+        chinese = notes(people.community, case)["escalate"]
+    assert chinese != note and f"{timezone.localtime(case.respond_by):%Y-%m-%d %H:%M}" in chinese
+
+
+def test_a_note_that_cannot_be_worded_shows_its_stored_text(people, submit):
+    case = submit().case
+    event = CaseEvent.objects.get(case=case, action="dispatch")
+    assert wording.render({"why": [{"code": "from_a_later_release", "params": {}}]}) is None
+    assert wording.render({"why": [{"code": "route_grid_fewest", "params": {"person": 10**9}}]}) is None
+    assert wording.render({}) is None and wording.render(None) is None
+    assert wording.render({"why": "not a list"}) is None
+    with pytest.raises(KeyError):
+        wording.Note().add("no_such_code")
+    # An event whose parts are gone (written by an older release, say) shows its stored text.
+    assert wording.render({**event.data, "why": [{"code": "gone", "params": {}}]}) is None
+
+
+def test_residents_still_see_no_routing_reasons(people, submit):
+    case = submit().case
+    assert notes(people.resident, case)["dispatch"] == ""
+
+
+def test_every_wording_has_a_chinese_translation():
+    with translation.override("zh-hans"):
+        for code, message in wording.MESSAGES.items():
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in str(message)), code
