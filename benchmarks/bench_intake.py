@@ -75,8 +75,10 @@ def server_command(name: str, port: int, workers: int, threads: int) -> list[str
 SERVERS = ["waitress", "gunicorn-sync", "gunicorn-gthread", "granian"]
 
 
-def prepare(residents: int) -> list[str]:
-    """Fresh database with the test city; returns one session cookie per signed-in resident."""
+def prepare(residents: int, history: int = 0) -> list[str]:
+    """Fresh database with the test city, ``history`` closed cases of the past year in it (its
+    statistics taken, as a city in service has them); returns one session cookie per signed-in
+    resident."""
     from bench_sweep import recreate_database  # this script's folder is on sys.path
 
     recreate_database(os.environ["DATABASE_URL"])
@@ -103,6 +105,8 @@ def prepare(residents: int) -> list[str]:
         make_user(Role.GRID_LEADER, scope=[grid])
     for community in city.communities:
         make_user(Role.COMMUNITY_STAFF, scope=[community])
+    if history:
+        _seed_history(city, history)
     cookies = []
     for i in range(residents):
         user = User.objects.create(username=f"bench-resident-{i}", role=Role.RESIDENT)
@@ -113,6 +117,42 @@ def prepare(residents: int) -> list[str]:
         cookies.append(f"sessionid={session.session_key}; csrftoken={CSRF}")
     connection.close()
     return cookies
+
+
+def _seed_history(city, count: int) -> None:
+    """``count`` cases of the past year, spread over the grids, the categories and the workers,
+    closed but for a dozen per worker still in hand, then ANALYZE: the planner sees a table in
+    service, not a new one."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from communitygrid.accounts.models import Role, User
+    from communitygrid.cases.models import Case, Category, Status
+
+    rng = random.Random(2025)
+    categories = list(Category.objects.filter(code__in=CATEGORIES))
+    workers = {grid.pk: list(User.objects.filter(role=Role.GRID_WORKER, scope_nodes=grid)) for grid in city.grids}
+    now = timezone.now()
+    # A worker in service holds some cases still open (about 12 each here), the rest are closed.
+    still_open = min(count, 12 * sum(len(people) for people in workers.values()))
+    rows = []
+    for n in range(count):
+        grid = rng.choice(city.grids)
+        is_open = n < still_open
+        created = now - (dt.timedelta(days=20 * rng.random()) if is_open else dt.timedelta(days=4 + 361 * rng.random()))
+        category = rng.choice(categories)
+        closed = None if is_open else created + dt.timedelta(days=rng.uniform(0.2, 6))
+        rows.append(Case(category=category, tier=category.default_tier, tier_reason="history", description="历史诉求",
+                         status=Status.IN_PROGRESS if is_open else Status.CLOSED, channel="web", grid=grid,
+                         assignee=rng.choice(workers[grid.pk]),
+                         lon=round(120.0 + 0.04 * rng.random(), 6), lat=round(30.0 + 0.04 * rng.random(), 6),
+                         created_at=created, updated_at=closed or created, accepted_at=created + dt.timedelta(hours=2),
+                         resolved_at=closed, closed_at=closed))
+    Case.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
 def lua_script(cookies: list[str], *, path: str, bodies: list[str]) -> str:
@@ -332,12 +372,13 @@ def check_cases(created: int) -> str:
     import psycopg
 
     with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-        cases, = conn.execute("SELECT count(*) FROM cases_case").fetchone()
+        # The seeded history (tier_reason "history") is left out of every count.
+        cases, = conn.execute("SELECT count(*) FROM cases_case WHERE tier_reason <> 'history'").fetchone()
         without_events, = conn.execute(
-            "SELECT count(*) FROM cases_case c WHERE NOT EXISTS (SELECT 1 FROM cases_caseevent e WHERE e.case_id = c.id)"
-        ).fetchone()
-        unassigned, = conn.execute("SELECT count(*) FROM cases_case WHERE assignee_id IS NULL AND department_id IS NULL"
-                                   ).fetchone()
+            "SELECT count(*) FROM cases_case c WHERE tier_reason <> 'history' "
+            "AND NOT EXISTS (SELECT 1 FROM cases_caseevent e WHERE e.case_id = c.id)").fetchone()
+        unassigned, = conn.execute("SELECT count(*) FROM cases_case WHERE tier_reason <> 'history' "
+                                   "AND assignee_id IS NULL AND department_id IS NULL").fetchone()
     # Requests still in flight when wrk stops are answered and written, but not counted by wrk.
     return (f"database: {cases:,} cases for {created:,} submissions answered 2xx within the runs (incl. warm-up; "
             f"the difference is requests in flight when wrk stopped), {without_events} without events, "
@@ -352,6 +393,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="concurrent keep-alive clients (wrk -c)")
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--history", type=int, default=20000,
+                        help="closed cases of the past year in the database before the runs (0: an empty table)")
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--port", type=int, default=18700)
     parser.add_argument("--compare", action="store_true", help="bare endpoint on every server first")
@@ -368,7 +411,7 @@ def main() -> None:
           f"{os.cpu_count()} cores; wrk -t {args.wrk_threads} -c {args.connections}, {args.seconds:g} s per run"
           + (f"; server, its PostgreSQL backends and wrk at nice {args.nice}" if args.nice is not None else ""),
           flush=True)
-    cookies = prepare(residents=max(args.connections, 50))
+    cookies = prepare(residents=max(args.connections, 50), history=args.history)
     ping = lua_script(cookies, path="/ping/", bodies=["{}"])
     intake = lua_script(cookies, path="/api/v1/cases/", bodies=case_bodies())
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -34,6 +35,11 @@ LEVEL_ROLES = {
     EscalationLevel.STREET: (Level.STREET, Role.STREET_STAFF),
     EscalationLevel.DISTRICT: (Level.DISTRICT, Role.DISTRICT_STAFF),
 }
+
+
+# Fixed codes (lower case and underscores, checked here), so they can stand in the SQL text.
+assert all(re.fullmatch(r"[a-z_]+", state) for state in OPEN_STATES)
+OPEN_STATES_SQL = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
 
 
 def workload_cap() -> int:
@@ -100,8 +106,7 @@ def candidates(*, role: str, grid: Node | None = None, department: Department | 
     than someone at the cap.
     """
     table, users = Case._meta.db_table, User._meta.db_table
-    open_states = sorted(OPEN_STATES)
-    params: list = [*open_states]
+    params: list = []
     if lon is not None and lat is not None:
         west, east, south, north = _box(lon, lat, HISTORY_RADIUS_M)
         nearby = (f"(SELECT COUNT(*) FROM {table} h WHERE h.assignee_id = u.id AND h.category_id = %s"
@@ -120,11 +125,12 @@ def candidates(*, role: str, grid: Node | None = None, department: Department | 
     if exclude:
         where += f" AND u.id NOT IN ({', '.join(['%s'] * len(exclude))})"
         params += list(exclude)
-    open_cases = (f"SELECT 1 FROM {table} c WHERE c.assignee_id = u.id AND c.status IN "
-                  f"({', '.join(['%s'] * len(open_states))})")
+    # The open states as literals, not parameters: a prepared statement's generic plan can then
+    # prove the partial index case_open_by_assignee applies (with parameters it cannot, and
+    # falls back to reading the whole table).
+    open_cases = f"SELECT 1 FROM {table} c WHERE c.assignee_id = u.id AND c.status IN ({OPEN_STATES_SQL})"
     if count_to is not None:
-        open_cases += " LIMIT %s"
-        params.insert(len(open_states), count_to)
+        open_cases += f" LIMIT {int(count_to)}"
     sql = (f"SELECT u.*, (SELECT COUNT(*) FROM ({open_cases}) o) AS open_cases, {nearby} AS nearby_cases "
            f"FROM {users} u WHERE u.is_active AND u.role = %s AND {where} ORDER BY open_cases, u.id")
     return list(User.objects.raw(sql, params))
