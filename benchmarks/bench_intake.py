@@ -1,7 +1,8 @@
 """Intake benchmark: case submissions through real HTTP on PostgreSQL, with concurrent clients.
 
 Re-creates the database named in DATABASE_URL, builds the test city (8 grids, 2 grid workers
-each, staff at every level) and signed-in residents, starts the server (``--server``, by
+each, staff at every level), a year of history (``--history`` cases, a dozen open per worker,
+statistics taken) and signed-in residents, starts the server (``--server``, by
 default the one ``communitygrid serve`` runs) on the project's settings, middleware and URLs
 (``intake_site.py`` adds the bare endpoint), and drives it with ``wrk`` (HTTP/1.1 keep-alive,
 ``--connections`` concurrent clients) for ``--seconds``:
@@ -11,8 +12,9 @@ default the one ``communitygrid serve`` runs) on the project's settings, middlew
    lookup, tier, deadlines on the calendar, routing by category, location and workload, the
    event log, the assignment notice).
 
-wrk runs on the same 2 cores as the server and PostgreSQL; its own CPU time and the machine's
-CPU use during each run are printed so the reader sees what the load generator took. After
+wrk runs on the same 2 cores as the server and PostgreSQL; its own CPU time, the server's,
+PostgreSQL's (the backends serving the run) and the machine's CPU use during each run are printed,
+so the reader sees where the two cores went. After
 the run the database is checked: exactly one case per 201 answer, each with its events.
 
     apt-get install wrk      # Debian's package; the script refuses to run without it
