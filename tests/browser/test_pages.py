@@ -42,7 +42,7 @@ def test_each_role_signs_in_and_sees_their_home_page(page, users, city, role):
         Role.COMMUNITY_STAFF: city.grids[1].name,
         Role.STREET_STAFF: city.communities[1].name,
         Role.DISTRICT_STAFF: city.streets[1].name,
-        Role.DEPARTMENT_STAFF: "诉求办理功能尚未开通",
+        Role.DEPARTMENT_STAFF: "本部门有 0 件在办诉求",
         Role.LEADER: "仅显示统计数字",
         Role.ADMIN: "系统概况",
     }[role]
