@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -51,7 +52,12 @@ def _database_url(tmp_path) -> str:
     """The suite's PostgreSQL when it runs on PostgreSQL (persistent connections, CONN_MAX_AGE=60, as
     in production), else an SQLite file: ``/healthz`` and ``/slow/`` need a connection, not tables."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith("postgres") else f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    if not url.startswith("postgres"):
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    # The server's own session on the same PostgreSQL, in the maintenance database every server
+    # has: the suite's database named in the URL need not exist (the tests run in test_<name>).
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/postgres"))
 
 
 def _start_test_site(tmp_path, *options: str) -> tuple[subprocess.Popen, int]:
