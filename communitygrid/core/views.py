@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
 from django.views.decorators.http import require_POST
@@ -37,6 +38,10 @@ def home(request):
         template, context["area"] = "core/home_area.html", selectors.area_overview(user=user)
         context["links_to_people"] = user.role in AREA_STAFF_ROLES
     return render(request, template, context)
+
+
+def favicon(request):
+    return HttpResponsePermanentRedirect(static("core/favicon.svg"))
 
 
 def healthz(request):

@@ -80,3 +80,13 @@ def test_every_signed_in_page_links_to_the_notifications(client, users, language
         assert f'<a href="{inbox}">{word}</a>' in page, role
     page = client.get(inbox).content.decode()
     assert f'<a href="{inbox}" aria-current="page">{word}</a>' in page
+
+
+def test_every_page_names_its_icon_and_favicon_ico_leads_to_it(client, db):
+    from django.contrib.staticfiles import finders
+
+    page = client.get(LOGIN).content.decode()
+    assert '<link rel="icon" href="/static/core/favicon.svg" type="image/svg+xml">' in page
+    assert finders.find("core/favicon.svg")
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/core/favicon.svg"
