@@ -89,13 +89,26 @@ def validation_error(request: HttpRequest, exc: ValidationError, api) -> HttpRes
     return api.create_response(request, error_body(detail, first["field"], problems), status=422)
 
 
+# Ninja's session authentication raises this (untranslated) when a cookie-authenticated write
+# lacks the CSRF token.
+NINJA_CSRF_FAILED = "CSRF check Failed"
+
+
 def http_error(request: HttpRequest, exc: HttpError, api) -> HttpResponse:
+    status = exc.status_code
     if isinstance(exc, AuthenticationError):
         detail = _("Sign in, or send a valid API key.")
+    elif status == 403 and str(exc) == NINJA_CSRF_FAILED:
+        if getattr(request, "user", None) is None or not request.user.is_authenticated:
+            # Not signed in at all: the CSRF check came first, but what is missing is the sign-in.
+            status, detail = 401, _("Sign in, or send a valid API key.")
+        else:
+            detail = _("The CSRF check failed: send the value of the csrftoken cookie in the X-CSRFToken "
+                       "header, or use an API key.")
     else:
         detail = str(exc.message) if hasattr(exc, "message") else str(exc)
-    response = api.create_response(request, error_body(detail), status=exc.status_code)
-    if exc.status_code == 401:
+    response = api.create_response(request, error_body(detail), status=status)
+    if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="communitygrid"'
     return response
 

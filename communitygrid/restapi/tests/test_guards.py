@@ -126,3 +126,21 @@ def test_idempotency_keys_belong_to_the_api_key_that_sent_them(client, city):
     other = post(client, CASES, SUBMIT, **{"X-API-Key": keys[1], "Idempotency-Key": "same"})
     assert other.status_code == 201 and "Idempotent-Replayed" not in other
     assert Case.objects.count() == 2
+
+
+@pytest.mark.parametrize("language, signed_in_text", [
+    ("en", "The CSRF check failed: send the value of the csrftoken cookie in the X-CSRFToken header, or use an API key."),
+    ("zh-hans", "CSRF 校验失败：请在 X-CSRFToken 请求头中发送 csrftoken Cookie 的值，或改用 API 密钥。"),
+])
+def test_a_write_without_the_csrf_token_says_what_is_missing_in_the_readers_language(users, language, signed_in_text):
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True, headers={"Accept-Language": language})
+    anonymous = post(browser, CASES, SUBMIT)
+    assert anonymous.status_code == 401 and anonymous["WWW-Authenticate"]
+    assert anonymous.json()["detail"] == ("Sign in, or send a valid API key." if language == "en"
+                                          else "请登录，或提供有效的 API 密钥。")
+    browser.force_login(users[Role.RESIDENT])
+    signed_in = post(browser, CASES, SUBMIT)
+    assert signed_in.status_code == 403 and signed_in.json()["detail"] == signed_in_text
+    assert Case.objects.count() == 0
