@@ -19,8 +19,8 @@ class CommunityGridAPI(NinjaAPI):
 api = CommunityGridAPI(
     title="communitygrid API",
     version="1",
-    description="Cases, categories, the grid hierarchy, the registry within your scope, and webhooks. "
-                "Lists take `limit`/`offset` and answer `{items, count, limit, offset}`; every error is "
+    description="Cases, categories, the grid hierarchy, the registry within your scope, webhooks and your "
+                "notifications. Lists take `limit`/`offset` and answer `{items, count, limit, offset}`; every error is "
                 "`{detail, field, errors}`; POSTs accept an `Idempotency-Key` header.",
     urls_namespace="api",
     auth=apikey_auth.key_or_session(),
@@ -34,6 +34,7 @@ api.add_decorator(guards.idempotency_claim_step, mode="operation")
 
 from communitygrid.cases.api import router as cases_router  # noqa: E402
 from communitygrid.geo.api import router as geo_router  # noqa: E402
+from communitygrid.notifications.api import inbox_router  # noqa: E402
 from communitygrid.notifications.api import router as webhooks_router  # noqa: E402
 from communitygrid.insights.api import router as insights_router  # noqa: E402
 from communitygrid.registry.api import router as registry_router  # noqa: E402
@@ -42,4 +43,5 @@ api.add_router("/v1/geo", geo_router)
 api.add_router("/v1/registry", registry_router)
 api.add_router("/v1/cases", cases_router)
 api.add_router("/v1/webhooks", webhooks_router)
+api.add_router("/v1/notifications", inbox_router)
 api.add_router("/v1/insights", insights_router)

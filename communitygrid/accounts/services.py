@@ -439,8 +439,9 @@ def _binding_notify(request: BindingRequest, kind: str, **params) -> None:
     from communitygrid.notifications import kinds
     from communitygrid.notifications.services import notification_enqueue
 
-    subject, body = kinds.render(kind, {"id": request.pk, **params})
-    notification_enqueue(recipient=request.user, kind=kind, subject=subject, body=body,
+    params = {"id": request.pk, **params}
+    subject, body = kinds.render(kind, params)
+    notification_enqueue(recipient=request.user, kind=kind, subject=subject, body=body, params=params,
                          payload={"binding_request": request.pk, "status": request.status})
 
 
@@ -551,6 +552,7 @@ def binding_unlink(*, actor: User, person_id: int, reason: str | None, ip_addres
                           ip_address=ip_address)
         subject, body = kinds.render("binding_removed", {"reason": text})
         notification_enqueue(recipient=account, kind="binding_removed", subject=subject, body=body,
+                             params={"reason": text},
                              payload={"status": BindingRequest.Status.UNLINKED.value})
     return account
 

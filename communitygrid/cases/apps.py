@@ -13,8 +13,8 @@ class CasesConfig(AppConfig):
         from communitygrid.privacy import scoping
 
         scoping.register(Case, lambda user, action: selectors.case_queryset(user=user, action=action))
-        from communitygrid.cases.services import NOTICE_LABELS, NOTICES
+        from communitygrid.cases.services import NOTICE_LABELS, NOTICES, notice_values
         from communitygrid.notifications import kinds
 
         for kind, (subject, body) in NOTICES.items():
-            kinds.register(kind, NOTICE_LABELS[kind], subject=subject, body=body)
+            kinds.register(kind, NOTICE_LABELS[kind], subject=subject, body=body, values=notice_values)

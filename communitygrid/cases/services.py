@@ -35,6 +35,7 @@ from communitygrid.cases.models import (
     CaseEvent,
     CaseNotice,
     CaseTask,
+    Category,
     Channel,
     EscalationLevel,
     Status,
@@ -114,8 +115,36 @@ NOTICE_LABELS = {
 }
 
 
-def _local(moment: dt.datetime | None) -> str:
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+def _moment(moment: dt.datetime | None) -> str | None:
+    """A moment as a notice stores it (ISO), worded in the reader's time zone and language."""
+    return moment.isoformat() if moment else None
+
+
+def notice_values(params: dict, cache: dict) -> dict:
+    """The words a case notice fills in, in the active language, from its stored parameters:
+    ``category`` is a category's id (its name in the reader's language), ``tier`` a tier code,
+    ``level`` an escalation level, ``respond_by``/``due`` ISO moments, ``why`` the parts of the
+    escalation's reason (cases.wording); the rest (notes, names) is shown as stored."""
+    from communitygrid.notifications.kinds import moment
+
+    values = dict(params)
+    if "category" in values:
+        key = ("category", values["category"])
+        if key not in cache:
+            cache[key] = Category.objects.get(pk=values["category"])
+        values["category"] = cache[key].label
+    if "tier" in values:
+        values["tier"] = Tier(values["tier"]).label
+    if "level" in values:
+        values["level"] = EscalationLevel(values["level"]).label
+    for name in ("respond_by", "due"):
+        if name in values:
+            values[name] = moment(values[name])
+    if "why" in values:
+        reason = wording.render({"why": values.pop("why")})
+        if reason is not None:
+            values["reason"] = reason
+    return values
 
 
 def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEvent, **params) -> None:
@@ -128,16 +157,16 @@ def _notify(recipients: Iterable[User], *, kind: str, case: Case, event: CaseEve
     from communitygrid.notifications.services import notification_enqueue
 
     seen: set[int] = set()
-    with translation.override(settings.LANGUAGE_CODE):  # the labels in the values, too
-        values = {"id": case.pk, "category": case.category.label, "tier": Tier(case.tier).label, **params}
-    subject, body = kinds.render(kind, values)
+    params = {"id": case.pk, "category": case.category_id, "tier": case.tier, **params}
+    # Worded in the site's language for the channels; the inbox words params in its reader's.
+    subject, body = kinds.render(kind, params, cache={("category", case.category_id): case.category})
     for user in recipients:
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
         notification_enqueue(
             recipient=user, kind=kind, subject=subject, body=body, case=case,
-            payload={"case": case.pk, "event": event.pk, "action": event.action},
+            payload={"case": case.pk, "event": event.pk, "action": event.action}, params=params,
         )
 
 
@@ -589,7 +618,7 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
     # submitter's answer waits for one INSERT, not for the outbox of every recipient.
     if route.found:
         recipients = [case.assignee_id] if case.assignee_id else [user.pk for user in _handlers(case)]
-        kind, params = "case_assigned", {"respond_by": _local(case.respond_by)}
+        kind, params = "case_assigned", {"respond_by": _moment(case.respond_by)}
     else:
         recipients = [user.pk for user in dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)]
         kind, params = "case_handed_back", {"grid": case.grid.name, "note": route.reason}
@@ -913,7 +942,7 @@ def case_redispatch(*, case: Case, actor: User, assignee: User | None = None, de
         why.extend(route.why)
     event = _transition(case, action="redispatch", actor=actor, note=why.text, data={"why": why.parts},
                         changes={"assignee": assignee, "department": department})
-    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_moment(case.respond_by))
     return event
 
 
@@ -949,7 +978,7 @@ def case_transfer_to_department(*, case: Case, actor: User, department: Departme
     event = _transition(case, action="transfer_to_department", actor=actor, note=note,
                         changes={"assignee": assignee, "department": department},
                         data={"department": department.pk})
-    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_local(case.respond_by))
+    _notify(_handlers(case), kind="case_assigned", case=case, event=event, respond_by=_moment(case.respond_by))
     return event
 
 
@@ -964,7 +993,7 @@ def case_escalate(*, case: Case, actor: User, reason: str) -> CaseEvent:
     changes = {"escalation_level": level, **({"escalate_at": None} if level >= EscalationLevel.DISTRICT else {})}
     event = _transition(case, action="escalate", actor=actor, note=reason, changes=changes, data={"level": level})
     _notify(dispatch.level_staff(case.grid, level), kind="case_escalated", case=case, event=event,
-            grid=case.grid.name, level=EscalationLevel(level).label, reason=reason)
+            grid=case.grid.name, level=level, reason=reason)
     return event
 
 
@@ -1013,7 +1042,7 @@ def case_task_add(*, case: Case, actor: User, description: str, department: Depa
     event = _transition(case, action="add_task", actor=actor, note=description, now=now, data={"task": task.pk})
     recipients = [assignee] if assignee else list(
         User.objects.filter(role=Role.DEPARTMENT_STAFF, department=department, is_active=True))
-    _notify(recipients, kind="case_task", case=case, event=event, due=_local(due_at), note=description)
+    _notify(recipients, kind="case_task", case=case, event=event, due=_moment(due_at), note=description)
     return task
 
 
@@ -1152,7 +1181,7 @@ def cases_warn_due(*, cases: list[Case], now: dt.datetime, cache: SweepCache | N
 
     def notices(case):
         recipients = cache.handlers(case) or cache.level_staff(case, EscalationLevel.COMMUNITY)
-        return "case_warning", recipients, {"due": _local(_due_of(case))}
+        return "case_warning", recipients, {"due": _moment(_due_of(case))}
 
     return _bulk_transition(cases, action="warn", now=now, guard=("warn_at",), compute=lambda case: {"warn_at": None},
                             notices=notices, data=lambda case: {"due": _due_of(case).isoformat() if _due_of(case) else None},
@@ -1191,7 +1220,8 @@ def cases_escalate_overdue(*, cases: list[Case], now: dt.datetime, cache: SweepC
 
     def notices(case):
         return "case_escalated", cache.level_staff(case, case.escalation_level), {
-            "grid": cache.grid(case).name, "level": case.escalation_level, "reason": reason(case)}
+            "grid": cache.grid(case).name, "level": case.escalation_level, "reason": reason(case),
+            "why": why(case).parts}
 
     return _bulk_transition(cases, action="escalate", now=now, guard=("escalate_at", "escalation_level"),
                             compute=compute, notices=notices, note=reason,
@@ -1246,7 +1276,7 @@ def case_task_report_overdue(*, task: CaseTask, now: dt.datetime) -> CaseEvent:
     co_handlers = [task.assignee] if task.assignee_id else list(
         User.objects.filter(role=Role.DEPARTMENT_STAFF, department_id=task.department_id, is_active=True))
     _notify(_handlers(case) + co_handlers, kind="case_task_overdue", case=case, event=event,
-            note=task.description[:100], due=_local(task.due_at))
+            note=task.description[:100], due=_moment(task.due_at))
     return event
 
 
@@ -1265,10 +1295,7 @@ def case_notices_send(*, limit: int = 500) -> int:
             query = query.select_for_update(skip_locked=True, of=("self",))
         notices = list(query.select_related("event__case__category", "event__case__grid", "recipient")[:limit])
         for notice in notices:
-            params = dict(notice.params)
-            if notice.kind == "case_escalated":
-                with translation.override(settings.LANGUAGE_CODE):
-                    params["level"] = str(EscalationLevel(params["level"]).label)
-            _notify([notice.recipient], kind=notice.kind, case=notice.event.case, event=notice.event, **params)
+            _notify([notice.recipient], kind=notice.kind, case=notice.event.case, event=notice.event,
+                    **notice.params)
         CaseNotice.objects.filter(pk__in=[n.pk for n in notices]).delete()
     return len(notices)

@@ -1,4 +1,4 @@
-"""Webhook subscriptions over JSON (mounted at /api/v1/webhooks).
+"""Webhook subscriptions and the inbox over JSON (mounted at /api/v1/webhooks and /api/v1/notifications).
 
 An application (an API key's owner, or a signed-in staff member) registers endpoints, picks
 the case events each receives, reads the delivery log with every attempt's answer, and replays
@@ -15,8 +15,8 @@ from ninja.pagination import paginate
 from communitygrid.accounts.models import Role
 from communitygrid.apikeys import auth as apikey_auth
 from communitygrid.apikeys.models import Scope
-from communitygrid.notifications import selectors, webhooks
-from communitygrid.notifications.models import Notification, WebhookEndpoint, WebhookEvent
+from communitygrid.notifications import kinds, selectors, webhooks
+from communitygrid.notifications.models import Notification, WebhookEndpoint, WebhookEvent, word_all
 from communitygrid.restapi.errors import ErrorOut
 from communitygrid.restapi.pagination import LimitOffset
 
@@ -177,3 +177,61 @@ def delivery_replay(request, delivery_id: int = Path(..., ge=1, le=MAX_ID)):
     """Send a delivery again (a new delivery, with ``replay_of`` pointing at this one)."""
     delivery = get_object_or_404(selectors.webhook_deliveries_of(user=_user(request)), pk=delivery_id)
     return Status(202, webhooks.webhook_delivery_replay(delivery=delivery))
+
+
+# ---------------------------------------------------------------- the inbox (mounted at /api/v1/notifications)
+
+# A signed-in person's own in-app notifications. Not open to API keys (no scope grants them:
+# apikeys.auth's default deny): an inbox is a person's, not an application's.
+inbox_router = Router(tags=["notifications"])
+
+
+class WordedPage(LimitOffset):
+    """The page envelope, its rows worded together in the request's language."""
+
+    def paginate_queryset(self, queryset, pagination, request=None, **params):
+        page = super().paginate_queryset(queryset, pagination, request=request, **params)
+        page["items"] = word_all(page["items"])
+        return page
+
+
+class NotificationOut(Schema):
+    id: int
+    kind: str
+    kind_label: str = Field(description="The kind's name, in the request's language.")
+    subject: str = Field(description="In the request's language (as it was stored, for notifications that "
+                                     "cannot be worded again).")
+    body: str = Field(description="In the request's language, as the subject.")
+    case_id: int | None
+    link: str = Field(description="A path on this site to open, or empty.")
+    unread: bool
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_kind_label(notification: Notification) -> str:
+        return kinds.label(notification.kind)
+
+    @staticmethod
+    def resolve_subject(notification: Notification) -> str:
+        return notification.worded_subject
+
+    @staticmethod
+    def resolve_body(notification: Notification) -> str:
+        return notification.worded_body
+
+    @staticmethod
+    def resolve_unread(notification: Notification) -> bool:
+        return notification.read_at is None
+
+
+@inbox_router.get("", response={200: list[NotificationOut], **ERRORS}, summary="My notifications")
+@paginate(WordedPage)
+def notification_list(request):
+    """Your in-app notifications, unread first, newest first within each group."""
+    return selectors.inbox_for(user=request.user)
+
+
+@inbox_router.get("/{notification_id}", response={200: NotificationOut, **ERRORS}, summary="One of my notifications")
+def notification_detail(request, notification_id: int = Path(..., ge=1, le=MAX_ID)):
+    return get_object_or_404(selectors.inbox_for(user=request.user), pk=notification_id)

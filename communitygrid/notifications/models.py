@@ -11,7 +11,7 @@ import random
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.notifications import failures, kinds
@@ -117,6 +117,11 @@ class Notification(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("body"), blank=True)
     payload = models.JSONField(_("payload"), default=dict, blank=True)
+    # The kind's raw parameters (ids, codes, ISO moments, words a person typed), so the inbox
+    # words the message again in its reader's language (kinds.word); subject and body are the
+    # text in the site's language that the channels send. Null on rows queued before
+    # parameters were kept: those show their stored text.
+    params = models.JSONField(_("parameters"), null=True, blank=True)
     # No foreign key: the outbox must not be coupled to (or cascade with) the cases schema.
     case_id = models.BigIntegerField(_("case"), null=True, blank=True, db_index=True)
     channel = models.CharField(_("channel"), max_length=32, choices=CHANNEL_CHOICES)
@@ -181,6 +186,22 @@ class Notification(models.Model):
         # A row without a code shows its whole text as the reason: nothing is left for detail.
         return self.last_error if self.last_error_code else ""
 
+    def _worded(self) -> tuple[str, str]:
+        language = translation.get_language()
+        worded = self.__dict__.setdefault("_worded_in", {})
+        if language not in worded:
+            worded[language] = kinds.word(self.kind, self.params) or (self.subject, self.body)
+        return worded[language]
+
+    @property
+    def worded_subject(self) -> str:
+        """The subject in the active language (the stored one if it cannot be worded)."""
+        return self._worded()[0]
+
+    @property
+    def worded_body(self) -> str:
+        return self._worded()[1]
+
     @property
     def link(self) -> str:
         """``payload["url"]`` if it is a path on this site (shown as "Open" in the inbox)."""
@@ -221,6 +242,17 @@ class DeliveryAttempt(models.Model):
     @property
     def error_detail(self) -> str:
         return self.error if self.error_code else ""
+
+
+def word_all(rows):
+    """Word ``rows`` in the active language together (one lookup per category, not per row);
+    returns them, for a template or an API answer to read ``worded_subject``/``worded_body``."""
+    rows = list(rows)
+    language, cache = translation.get_language(), {}
+    for row in rows:
+        row.__dict__.setdefault("_worded_in", {})[language] = (
+            kinds.word(row.kind, row.params, cache=cache) or (row.subject, row.body))
+    return rows
 
 
 def retry_delay(attempts: int, *, base: float, cap: float, rng: random.Random | None = None) -> dt.timedelta:

@@ -11,14 +11,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from communitygrid.notifications import conf, failures
+from communitygrid.notifications import conf, failures, kinds
 from communitygrid.notifications.channels import get_channel, registry
 from communitygrid.notifications.channels.base import PermanentDeliveryError
 from communitygrid.notifications.models import IN_APP, DeliveryAttempt, Notification, retry_delay
 
 log = logging.getLogger(__name__)
 
-SUBJECT_MAX = Notification._meta.get_field("subject").max_length
 KIND_MAX = Notification._meta.get_field("kind").max_length
 # Room left in the unique column for "|<recipient>|<channel>|<target>".
 DEDUPE_KEY_MAX = 120
@@ -34,6 +33,7 @@ def notification_enqueue(
     body: str,
     case=None,
     payload: dict | None = None,
+    params: dict | None = None,
     dedupe_key: str | None = None,
 ) -> list[Notification]:
     """Queue one message to ``recipient`` on every channel they get; returns the rows.
@@ -43,15 +43,18 @@ def notification_enqueue(
     a repeat for the same recipient returns the rows already queued under that key and writes
     nothing new for them (e.g. "case:17:warn80" so a sweep that runs twice warns once); the
     same key for another recipient is another message.
+
+    ``subject`` and ``body``: the text in the site's language (``kinds.render``), what the
+    channels send; ``params``: the kind's raw parameters (JSON: ids, codes, ISO moments), from
+    which the inbox words the message in its reader's language. Without them the inbox shows
+    the stored text.
     """
     if not kind or len(kind) > KIND_MAX:
         raise ValueError(f"kind must be 1–{KIND_MAX} characters, got {kind!r}")
     if dedupe_key is not None and not 0 < len(dedupe_key) <= DEDUPE_KEY_MAX:
         raise ValueError(f"dedupe_key must be 1–{DEDUPE_KEY_MAX} characters, got {dedupe_key!r}")
     # One line: a subject with a line break is an invalid e-mail header, and would fail forever.
-    subject = " ".join(subject.split())
-    if len(subject) > SUBJECT_MAX:
-        subject = subject[: SUBJECT_MAX - 1] + "…"
+    subject = kinds.subject_line(subject)
     now = timezone.now()
     rows = []
     with transaction.atomic():
@@ -63,6 +66,7 @@ def notification_enqueue(
                     subject=subject,
                     body=body,
                     payload=payload or {},
+                    params=params,
                     case_id=case.pk if case is not None else None,
                     channel=channel.name,
                     address=target.address,

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from communitygrid.notifications import selectors, services
+from communitygrid.notifications.models import word_all
 
 PAGE_SIZE = 30
 
@@ -17,6 +18,8 @@ PAGE_SIZE = 30
 @login_required
 def inbox(request):
     page = Paginator(selectors.inbox_for(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    # In the reader's language (stored rows are worded in the site's).
+    page.object_list = word_all(page.object_list)
     return render(
         request,
         "notifications/inbox.html",

@@ -199,6 +199,6 @@ def webhook_delivery_replay(*, delivery: Notification, now: dt.datetime | None =
     now = now or timezone.now()
     return Notification.objects.create(
         recipient_id=delivery.recipient_id, kind=delivery.kind, subject=delivery.subject, body=delivery.body,
-        payload=delivery.payload, case_id=delivery.case_id, channel="webhook", endpoint=endpoint,
+        params=delivery.params, payload=delivery.payload, case_id=delivery.case_id, channel="webhook", endpoint=endpoint,
         address=endpoint.url, replay_of=delivery, next_attempt_at=now, created_at=now,
     )

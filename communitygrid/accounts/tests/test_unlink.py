@@ -169,3 +169,18 @@ def test_a_link_set_without_a_request_is_removed_too(linked, users):
     binding_unlink(actor=linked["worker"], person_id=resident.person_id, reason="搬离本户")
     assert User.objects.get(pk=resident.pk).person_id is None
     assert Notification.objects.get().recipient == resident
+
+
+def test_the_unlink_notice_reads_in_the_residents_language(city, users, linked):
+    from communitygrid.accounts.services import BINDING_NOTICES
+
+    with translation.override("zh-hans"):
+        binding_unlink(actor=linked["worker"], person_id=linked["person"].pk, reason="账号不是本人")
+    notice = Notification.objects.get(kind="binding_removed")
+
+    with translation.override("en"):
+        english = (notice.worded_subject, notice.worded_body)
+        expected = (str(BINDING_NOTICES["binding_removed"][0]),
+                    str(BINDING_NOTICES["binding_removed"][1]) % {"reason": "账号不是本人"})
+    assert english == expected
+    assert notice.subject != english[0] and notice.params == {"reason": "账号不是本人"}

@@ -47,3 +47,41 @@ def test_inbox_has_no_accessibility_violations_and_works_by_keyboard(session_coo
     assert page.locator("#unread-count").inner_text() == "您有 2 条未读通知。"
     assert page.get_by_role("button", name="标记为已读：案件 1 已派给您").count() == 0
     assert page.get_by_role("link", name="查看：案件 0 已派给您").get_attribute("href") == "/cases/0/"
+
+
+@pytest.fixture
+def case_notice_cookie(live_server):
+    """A "case assigned" notice queued in the site's language (zh-Hans), with its raw parameters."""
+    from communitygrid.cases.models import Category
+    from communitygrid.notifications import kinds
+
+    user = make_user("grid_worker")
+    category = Category.objects.create(code="h1-street-light", name="路灯损坏", name_en="Broken street light")
+    params = {"id": 41, "category": category.pk, "tier": "urgent", "respond_by": "2026-03-02T02:30:00+00:00"}
+    subject, body = kinds.render("case_assigned", params)
+    notification_enqueue(recipient=user, kind="case_assigned", subject=subject, body=body, params=params,
+                         payload={"url": "/cases/41/"})
+    client = Client()
+    client.force_login(user)
+    return {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+            "url": live_server.url}
+
+
+@pytest.mark.parametrize("language, subject, respond_by", [
+    ("en", "New case #41: Broken street light", "Respond by March 2, 2026 10:30."),
+    ("zh-hans", "新诉求 #41：路灯损坏", "请在 2026年3月2日 10:30 前响应"),
+])
+def test_a_case_notice_reads_in_the_pages_language(case_notice_cookie, page, live_server, language, subject,
+                                                   respond_by):
+    from axe_playwright_python.sync_playwright import Axe
+
+    page.context.add_cookies([case_notice_cookie, {"name": settings.LANGUAGE_COOKIE_NAME, "value": language,
+                                                   "url": live_server.url},
+                              {"name": "cg_elder", "value": "1", "url": live_server.url}])
+
+    page.goto("/notifications/")
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    assert page.get_by_role("heading", level=2).inner_text().endswith(subject)
+    assert respond_by in page.locator(".inbox article").inner_text()
