@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from communitygrid.accounts.models import Role
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors, services
@@ -58,18 +59,31 @@ def _sensitive_rows(obj, revealed: dict[str, str]) -> list[tuple[str, str, str, 
     return rows
 
 
+def _resident_view(user) -> bool:
+    """Whether ``user`` gets the resident view: their own record and household, without the staff
+    lists, searches and building pages (and without links to them)."""
+    return user.role == Role.RESIDENT and not user.is_superuser
+
+
+def _resident_home(user):
+    """Where a resident is sent from a staff page: their own record, or the start page."""
+    return redirect("registry:person_detail", pk=user.person_id) if user.person_id else redirect("core:home")
+
+
 @login_required
 def index(request):
     user = request.user
     _require_people_access(user)
-    if user.person_id and not user.is_area_staff and not user.is_system_admin:
-        return redirect("registry:person_detail", pk=user.person_id)
+    if _resident_view(user):
+        return _resident_home(user)
     return redirect("registry:person_list")
 
 
 @login_required
 def person_list(request):
     _require_people_access(request.user)
+    if _resident_view(request.user):
+        return _resident_home(request.user)
     form = PersonSearchForm(request.GET or None)
     persons, status = selectors.person_queryset(user=request.user).none(), 200
     if not form.is_bound:
@@ -99,6 +113,7 @@ def _person_page(request, person: Person, *, form: RevealForm | None = None, rev
         "form": form or RevealForm(model=Person),
         "household_visible": person.household_id is not None
         and selectors.household_queryset(user=user).filter(pk=person.household_id).exists(),
+        "resident_view": _resident_view(user),
     }
     return render(request, "registry/person_detail.html", context, status=status)
 
@@ -155,6 +170,7 @@ def _household_page(request, household: Household, *, form=None, revealed=None, 
         "members": selectors.household_members(user=request.user, household=household),
         "can_reveal": may(request.user, "reveal"),
         "form": form or RevealForm(model=Household),
+        "resident_view": _resident_view(request.user),
     }
     return render(request, "registry/household_detail.html", context, status=status)
 
@@ -178,6 +194,8 @@ def household_reveal(request, pk: int):
 @login_required
 def building_list(request):
     _require_people_access(request.user)
+    if _resident_view(request.user):
+        return _resident_home(request.user)
     form = BuildingSearchForm(request.GET or None)
     buildings, status = Building.objects.none(), 200
     if not form.is_bound:
@@ -195,6 +213,8 @@ def building_list(request):
 @login_required
 def building_detail(request, pk: int):
     _require_people_access(request.user)
+    if _resident_view(request.user):
+        return _resident_home(request.user)
     building = _or_404(selectors.building_get(user=request.user, pk=pk))
     households = selectors.building_households(user=request.user, building=building)
     return render(request, "registry/building_detail.html",

@@ -1,5 +1,7 @@
+from html.parser import HTMLParser
+
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from communitygrid.accounts.models import Role
 from communitygrid.privacy.models import AccessLog
@@ -150,7 +152,7 @@ def test_a_resident_sees_only_their_own_record(client, users, inside, city):
     assert client.get(reverse("registry:person_detail", args=[own.pk])).status_code == 200
     neighbour = Person.objects.filter(household=own.household).exclude(pk=own.pk).first()
     assert client.get(reverse("registry:person_detail", args=[neighbour.pk])).status_code == 404
-    assert list(client.get(reverse("registry:person_list")).context["page"].object_list) == [own]
+    assert client.get(reverse("registry:person_list"))["Location"] == reverse("registry:person_detail", args=[own.pk])
     household_page = client.get(reverse("registry:household_detail", args=[own.household_id]))
     assert household_page.status_code == 200
     assert neighbour.name not in household_page.content.decode()
@@ -204,3 +206,83 @@ def test_pages_render_in_english_too(client, users, inside):
     client.cookies["cg_language"] = "en"
     content = client.get(reverse("registry:person_detail", args=[inside.pk])).content.decode()
     assert "Protected data" in content
+
+
+# ---------------------------------------------------------------- the resident view
+
+STAFF_PAGES = {"registry:person_list", "registry:building_list", "registry:building_detail"}
+
+
+def _links(response) -> list[str]:
+    """Every local link (``href`` of an ``a``) on a page, in order."""
+    found = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            href = dict(attrs).get("href")
+            if tag == "a" and href and href.startswith("/"):
+                found.append(href)
+
+    Links().feed(response.content.decode())
+    return found
+
+
+def _walk(client, start: str, *, depth: int = 2) -> dict[str, tuple[str, int]]:
+    """Follow every local link from ``start`` (and from the registry pages it reaches, ``depth``
+    levels deep): {href: (the page it was found on, the status it answers)}."""
+    seen, frontier = {}, [start]
+    for _level in range(depth):
+        following = []
+        for page in frontier:
+            response = client.get(page)
+            assert response.status_code == 200, page
+            for href in _links(response):
+                if href in seen:
+                    continue
+                answer = client.get(href)
+                seen[href] = (page, answer.status_code)
+                if answer.status_code == 200 and resolve(href.split("?")[0]).namespace == "registry":
+                    following.append(href)
+        frontier = following
+    return seen
+
+
+def test_every_link_a_resident_sees_on_their_record_answers_and_none_leads_to_staff_pages(client, users):
+    resident = users[Role.RESIDENT]
+    signed_in(client, resident)
+    walked = _walk(client, reverse("registry:person_detail", args=[resident.person_id]))
+    household = reverse("registry:household_detail", args=[resident.person.household_id])
+    assert household in walked  # the resident reaches their own household from their record
+    for href, (page, status) in walked.items():
+        assert status not in (403, 404), f"{href} (on {page}) answers {status}"
+        assert resolve(href.split("?")[0]).view_name not in STAFF_PAGES, f"{page} links to the staff page {href}"
+    # Nor can the staff pages be reached by typing their address: the resident is sent to their record.
+    building = resident.person.household.room.unit.building
+    for url in (reverse("registry:person_list"), reverse("registry:building_list"),
+                reverse("registry:building_detail", args=[building.pk])):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse(
+            "registry:person_detail", args=[resident.person_id]), url
+
+
+def test_the_resident_view_keeps_values_masked_and_hides_who_verified(client, users):
+    resident = users[Role.RESIDENT]
+    own = resident.person
+    worker = users[Role.GRID_WORKER]
+    Person.objects.filter(pk=own.pk).update(last_verified_by=worker, last_verified_at="2026-01-05T09:00:00+08:00")
+    signed_in(client, resident)
+    content = client.get(reverse("registry:person_detail", args=[own.pk])).content.decode()
+    assert own.id_number.reveal() not in content and own.phone.reveal() not in content
+    assert str(own.id_number) in content
+    assert "2026-01-05" in content and str(worker) not in content
+    household = client.get(reverse("registry:household_detail", args=[own.household_id])).content.decode()
+    assert own.household.address.reveal() not in household
+
+
+def test_staff_still_see_their_registry_links(client, users, inside):
+    signed_in(client, users[Role.GRID_WORKER])
+    walked = _walk(client, reverse("registry:person_detail", args=[inside.pk]))
+    names = {resolve(href.split("?")[0]).view_name for href in walked}
+    assert {"registry:person_list", "registry:building_list", "registry:household_detail",
+            "registry:building_detail"} <= names
+    assert all(status == 200 for _page, status in walked.values()), walked
