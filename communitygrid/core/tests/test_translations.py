@@ -1,5 +1,7 @@
-"""Every app's Simplified Chinese catalogue is complete: no empty and no fuzzy translation."""
+"""Every app's Simplified Chinese catalogue is complete: no empty and no fuzzy translation, and its
+labels take the full-width colon."""
 import ast
+import re
 import subprocess
 from pathlib import Path
 from typing import NamedTuple
@@ -121,3 +123,63 @@ def test_every_string_the_app_marks_is_translated_at_run_time(path):
         if not catalog.get((key, 0) if entry.msgid_plural else key):
             missing.append(entry.msgid[:60])
     assert missing == []
+
+
+# A Chinese character or full-width punctuation mark right before an ASCII colon: "类别:" where
+# Chinese text takes "类别：". Times ("10:30"), addresses ("http://") and placeholders
+# ("%(host)s:%(port)d") have no Chinese character before their colon and are left alone.
+CJK_THEN_ASCII_COLON = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]:")
+
+
+def ascii_colons(path: Path) -> list[str]:
+    return [f"{path}:{entry.line}: {msgstr!r}"
+            for entry in entries(path.read_text(encoding="utf-8")) if entry.msgid
+            for msgstr in entry.msgstrs if CJK_THEN_ASCII_COLON.search(msgstr)]
+
+
+def test_the_colon_check_flags_chinese_text_before_an_ascii_colon_only(tmp_path):
+    po = tmp_path / "django.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: zh_Hans\\n"\n\n'
+        'msgid "Category:"\nmsgstr "类别:"\n\n'
+        'msgid "Reason: %(r)s"\nmsgstr "原因: %(r)s"\n\n'
+        'msgid "Q: A"\nmsgstr "是什么？: 缺失"\n\n'
+        'msgid "one"\nmsgid_plural "many"\nmsgstr[0] ""\n"共 %(n)d 项:"\n\n'
+        'msgid "Open 10:30"\nmsgstr "10:30 开门"\n\n'
+        'msgid "Serving on http://%(host)s:%(port)d/"\nmsgstr "服务已启动：http://%(host)s:%(port)d/"\n\n'
+        'msgid "Label: %(v)s"\nmsgstr "%(label)s: %(v)s"\n\n'
+        'msgid "Category"\nmsgstr "类别："\n',
+        encoding="utf-8",
+    )
+    assert [found.split(": ", 1)[1] for found in ascii_colons(po)] == [
+        "'类别:'", "'原因: %(r)s'", "'是什么？: 缺失'", "'共 %(n)d 项:'"]
+
+
+@pytest.mark.parametrize("path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_chinese_translations_use_the_full_width_colon(path):
+    assert ascii_colons(path) == []
+
+
+def test_form_labels_end_in_the_full_width_colon_in_chinese_and_the_ascii_one_in_english():
+    """Django's own zh-Hans catalogue translates the label suffix ":" as ":"; ours wins."""
+    from django import forms
+    from django.utils import translation
+
+    class CategoryForm(forms.Form):
+        category = forms.CharField(label="类别")
+
+    with translation.override("zh-hans"):
+        assert CategoryForm()["category"].label_tag().endswith(">类别：</label>")
+    with translation.override("en"):
+        assert CategoryForm()["category"].label_tag().endswith(">类别:</label>")
+
+
+TRANSLATED_THEN_COLON = re.compile(r"\{%\s*(?:trans|translate)\s[^%]*%\}:|\{%\s*endblocktrans(?:late)?\s*%\}:")
+
+
+def test_no_template_puts_an_ascii_colon_after_a_translated_label():
+    """``{% translate "Export" %}:`` shows "导出:" in Chinese; the colon belongs in the msgid."""
+    found = [f"{template.relative_to(PACKAGE)}:{n}" for template in sorted(PACKAGE.glob("*/templates/**/*.html"))
+             for n, line in enumerate(template.read_text(encoding="utf-8").splitlines(), 1)
+             if TRANSLATED_THEN_COLON.search(line)]
+    assert found == []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -307,3 +308,14 @@ def test_a_progress_note_with_a_photo_leaves_the_status(desk):
     case.refresh_from_db()
     assert case.status == Status.ACCEPTED and case.attachments.count() == 1
     assert case.events.filter(action="note", note="等备件，明天更换").exists()
+
+
+def test_the_timeline_puts_the_full_width_colon_between_a_step_and_its_note_in_chinese(desk):
+    worker, client = desk["worker"], desk["client"]
+    case = _case(desk["staff"], worker)
+    client.post(f"/workbench/cases/{case.pk}/act/accept")
+    client.post(f"/workbench/cases/{case.pk}/act/note", {"note": "等备件"})
+    chinese = client.get(f"/workbench/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert re.search(r"[\u4e00-\u9fff]：等备件", chinese) and ": 等备件" not in chinese
+    english = client.get(f"/workbench/cases/{case.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r"[a-z]: 等备件", english)
