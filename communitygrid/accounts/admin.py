@@ -3,12 +3,17 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from communitygrid.accounts import services
 from communitygrid.accounts.models import BindingRequest, Department, SignInEvent, User
 from communitygrid.accounts.selectors import user_queryset
 from communitygrid.core.admin_site import admin_site
 from communitygrid.privacy.admin import AuditTrailAdminMixin
+
+# Translators: a line of Django's own "add user" page that Django's zh-Hans catalogue does not
+# translate; our catalogue is read before Django's, so this translation is the one shown.
+DJANGO_ADD_USER_HINT = gettext_noop("After you’ve created a user, you’ll be able to edit more user options.")
 
 
 class SystemAdminOnly:

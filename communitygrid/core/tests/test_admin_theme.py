@@ -1,4 +1,6 @@
 """The back-office is themed and speaks zh-Hans for catalogues, hierarchy, users and the calendar."""
+import re
+
 import pytest
 
 
@@ -34,3 +36,27 @@ def test_back_office_switches_to_english(client, root):
     html = client.get("/admin/cases/category/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "case categories" in html.lower()
     assert 'value="zh-hans"' in html
+
+
+CHINESE_LABEL_ASCII_COLON = re.compile(r"[\u2e80-\u9fff\uff00-\uffef]:</label>")
+FORMS = ["/admin/accounts/user/add/", "/admin/cases/category/add/", "/admin/geo/node/add/",
+         "/admin/cases/calendaroverride/add/"]
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_back_office_forms_label_fields_with_the_full_width_colon_in_chinese(client, users, root, url):
+    client.force_login(root)
+    html = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "：</label>" in html
+    assert CHINESE_LABEL_ASCII_COLON.findall(html) == []
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ":</label>" in english and "：" not in english
+
+
+def test_the_add_user_page_explains_the_next_step_in_chinese(client, root):
+    """A line of Django's own template its zh-Hans catalogue leaves in English; ours translates it."""
+    client.force_login(root)
+    hint = "After you’ve created a user, you’ll be able to edit more user options."
+    assert hint in client.get("/admin/accounts/user/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get("/admin/accounts/user/add/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert hint not in chinese and "创建用户后" in chinese
