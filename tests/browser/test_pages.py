@@ -186,3 +186,20 @@ def catalogue_for_browser(transactional_db):
     from django.apps import apps
 
     importlib.import_module("communitygrid.cases.migrations.0003_standard_catalogue").create_catalogue(apps, None)
+
+
+
+def test_the_back_office_in_elder_mode_has_large_type_large_targets_and_aaa_contrast(page, users, catalogue_for_browser):
+    set_mode(page, "elder")
+    sign_in(page, users[Role.ADMIN].username)
+    for path in ("/admin/cases/category/", "/admin/cases/category/add/", "/admin/accounts/user/"):
+        assert page.goto(path).status == 200, path
+        assert float(page.evaluate("getComputedStyle(document.body).fontSize").rstrip("px")) >= 20, path
+        texts = page.evaluate("""() => [...document.querySelectorAll('#content td, #content th, #content label, #content p')]
+            .filter(e => e.offsetParent !== null && e.textContent.trim()).map(e => parseFloat(getComputedStyle(e).fontSize))""")
+        assert texts and min(texts) >= 20, path
+        targets = page.evaluate("""() => [...document.querySelectorAll('#content input:not([type=hidden]):not([type=checkbox]), #content select, #content button, #content .button, #user-tools a, .breadcrumbs a, #result_list a, #content .select2-selection')]
+            .filter(e => e.offsetParent !== null).map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect().height])""")
+        assert targets and [t for t in targets if t[1] < 48] == [], path
+        enhanced = Axe().run(page, options={"runOnly": {"type": "rule", "values": ["color-contrast-enhanced"]}})
+        assert enhanced.response["violations"] == [], (path, enhanced.response["violations"])

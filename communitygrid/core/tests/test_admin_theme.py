@@ -60,3 +60,15 @@ def test_the_add_user_page_explains_the_next_step_in_chinese(client, root):
     assert hint in client.get("/admin/accounts/user/add/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     chinese = client.get("/admin/accounts/user/add/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert hint not in chinese and "创建用户后" in chinese
+
+
+def test_the_back_office_has_the_elder_mode_switch_and_its_large_type(client, root):
+    client.force_login(root)
+    html = client.get("/admin/cases/category/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'name="elder" value="1" aria-pressed="false">长者模式（大字）</button>' in html
+    assert "core/admin-elder.css" not in html
+    switched = client.post("/preferences/elder-mode", {"elder": "1", "next": "/admin/cases/category/"})
+    assert switched.status_code == 302 and switched["Location"] == "/admin/cases/category/"
+    html = client.get("/admin/cases/category/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "core/admin-elder.css" in html
+    assert 'name="elder" value="0" aria-pressed="true">Elder mode (large type)</button>' in html
