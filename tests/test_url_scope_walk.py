@@ -257,16 +257,23 @@ def _node_change(*, grid, **_):
     return change
 
 
-def _case(*, grid, building, user, **_):
+def _case(*, grid, building, user, users, **_):
     from django.utils import timezone
 
+    from communitygrid.accounts.models import Department
     from communitygrid.cases.models import Case, Category, Status
 
     now = timezone.now()
     # The canary case is being handled, so that most actions are allowed from its state and
-    # only the scope can refuse them.
+    # only the scope can refuse them. It is another department's case: a department's staff
+    # must not reach it (their lists and searches included); the case in scope is their own
+    # department's.
     canary = _is_canary(user)
-    return Case.objects.create(
+    department = users[Role.DEPARTMENT_STAFF].department
+    if canary:
+        department = Department.objects.create(code="WALK-OTHER", name="另一部门", kind=department.kind,
+                                               jurisdiction=department.jurisdiction)
+    return Case.objects.create(department=department,
         category=Category.objects.filter(parent__isnull=False).order_by("pk").first(), tier="general", channel="web",
         grid=grid, building=building, lon=building.lon, lat=building.lat, submitted_by=user,
         assignee=user if canary else None, reporter=None if canary else user,
@@ -891,6 +898,21 @@ def test_an_unknown_parameter_fails_naming_the_pattern(world, db):
     fake = Route((RoutePattern("things/<int:gizmo>/"),), lambda request, gizmo: None, None)
     with pytest.raises(Unfillable, match="things/<int:gizmo>/"):
         _fill_value(fake, "gizmo", world, canary=True, params={})
+
+
+def test_a_department_lists_its_own_case_and_never_the_other_department_s(world, db, client):
+    """The canary case is another department's: the walk's department staff list and search
+    their department's case (so the walk reads a list with rows) and never the canary."""
+    Case = apps.get_model("cases.case")
+    inside, canary = world.inside[Case], world.canary[Case]
+    clerk = world.users[Role.DEPARTMENT_STAFF]
+    assert inside.department_id == clerk.department_id and canary.department_id not in (None, clerk.department_id)
+    sign_in(client, world, Role.DEPARTMENT_STAFF)
+    for query in ({}, {"q": f"#{canary.pk}"}, {"q": MARKER[:-1]}, {"status": canary.status}):
+        body = client.get("/workbench/cases/", query).content.decode()
+        assert f'href="/workbench/cases/{canary.pk}/"' not in body, query
+    assert f'href="/workbench/cases/{inside.pk}/"' in client.get("/workbench/cases/").content.decode()
+    assert client.get(f"/workbench/cases/{canary.pk}/").status_code == 404
 
 
 def test_the_canary_is_really_outside_every_scope_but_the_admins(world, db):

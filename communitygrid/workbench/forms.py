@@ -1,10 +1,15 @@
 """Forms of the workbench: they parse input; the case and registry services validate it."""
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.accounts.models import Department
+from communitygrid.cases.models import Status
+from communitygrid.cases.selectors import category_leaves
 from communitygrid.registry.selectors import care_tags
 
 
@@ -67,3 +72,60 @@ class UnlinkForm(forms.Form):
                              error_messages={"required": _("Reason is required: tell the resident why their "
                                                            "account is unlinked."),
                                              "max_length": _("Reason is longer than %(limit_value)d characters.")})
+
+
+# Dates a case list may be narrowed to: wide enough for imported history, narrow enough that a
+# day's local midnight is a valid datetime in every time zone.
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+
+
+def _date_field(label, invalid) -> forms.DateField:
+    return forms.DateField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                           error_messages={"invalid": invalid})
+
+
+class CaseFilterForm(forms.Form):
+    """The filters of the case list; every one optional, every bad value refused beside its field."""
+
+    q = forms.CharField(label=_("Case number or words"), required=False, max_length=100,
+                        error_messages={"max_length": _("Case number or words: at most %(limit_value)d characters.")})
+    status = forms.ChoiceField(label=_("Status"), required=False,
+                               error_messages={"invalid_choice": _("Status: choose one of the statuses in the list.")})
+    category = forms.ChoiceField(label=_("Category"), required=False, error_messages={
+        "invalid_choice": _("Category: choose one of the categories in the list.")})
+    date_from = _date_field(_("Submitted from (date)"), _("Submitted from: enter a date such as 2026-03-01."))
+    date_to = _date_field(_("Submitted until (date, inclusive)"),
+                          _("Submitted until: enter a date such as 2026-03-01."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), ("open", _("Still being handled")), *Status.choices]
+        self.fields["category"].choices = [("", _("Any category"))] + [
+            (category.code, f"{category.parent.label} · {category.label}") for category in category_leaves()]
+
+    def clean(self):
+        data = super().clean()
+        for name, label in (("date_from", _("Submitted from")), ("date_to", _("Submitted until"))):
+            day = data.get(name)
+            if day and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                self.add_error(name, _("%(field)s: enter a date between %(first)d and %(last)d.")
+                               % {"field": label, "first": FIRST_YEAR, "last": LAST_YEAR})
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end and not self.has_error("date_from") and not self.has_error("date_to"):
+            self.add_error("date_to", _("Submitted until: the date is before the start date."))
+        return data
+
+    def filters(self) -> dict:
+        """Keyword arguments of ``workbench.selectors.handled_cases``; dates are whole local days."""
+        data = self.cleaned_data
+        filters = {"status": data.get("status") or "", "category_code": data.get("category") or "",
+                   "text": data.get("q") or ""}
+        if data.get("date_from"):
+            filters["created_from"] = _local_midnight(data["date_from"])
+        if data.get("date_to"):
+            filters["created_before"] = _local_midnight(data["date_to"] + dt.timedelta(days=1))
+        return filters
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())

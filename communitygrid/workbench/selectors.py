@@ -1,13 +1,14 @@
-"""The worker's inbox: their open cases in the order they must be handled.
+"""The worker's inbox: their open cases in the order they must be handled; and the list of
+every case a handler may look back on, filtered.
 
-Read through ``cases.selectors.case_list`` (scoped); this module only orders and annotates.
+Read through ``cases.selectors.case_list`` (scoped); this module only narrows, orders and annotates.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from communitygrid.accounts.models import Role
@@ -33,11 +34,45 @@ def due_of(case: Case) -> dt.datetime | None:
     return case.respond_by if case.status in AWAITING_RESPONSE else case.resolve_by
 
 
+def _is_department_clerk(user) -> bool:
+    return user.role == Role.DEPARTMENT_STAFF and user.department_id is not None
+
+
 def _inbox_cases(user):
     mine = Q(assignee=user)
-    if user.role == Role.DEPARTMENT_STAFF and user.department_id is not None:
+    if _is_department_clerk(user):
         mine |= Q(department_id=user.department_id, assignee__isnull=True)
     return case_list(user=user).filter(mine, status__in=sorted(OPEN_STATES))
+
+
+def handled_cases(*, user, status: str = "", category_code: str = "", text: str = "",
+                  created_from: dt.datetime | None = None, created_before: dt.datetime | None = None) -> QuerySet:
+    """Every case the user may look back on, in any status, newest first.
+
+    A department's staff: the cases routed or transferred to their department, and any given to
+    them by name; not the cases their department only helps with (a joint-handling task), which
+    belong to another handler's list. Grid staff: the cases of their areas and their own.
+    ``status`` is a status or "open" (every state still being handled); ``text`` is a case
+    number ("#123" or "123") or words of the description."""
+    query = case_list(user=user)
+    if _is_department_clerk(user):
+        query = query.filter(Q(department_id=user.department_id) | Q(assignee=user))
+    if status == "open":
+        query = query.filter(status__in=sorted(OPEN_STATES))
+    elif status:
+        query = query.filter(status=status)
+    if category_code:
+        query = query.filter(category__code=category_code)
+    text = text.strip()
+    if text:
+        number = text.removeprefix("#").strip()
+        words = Q(description__icontains=text)
+        query = query.filter(Q(pk=int(number)) | words if number.isdigit() and len(number) < 12 else words)
+    if created_from:
+        query = query.filter(created_at__gte=created_from)
+    if created_before:
+        query = query.filter(created_at__lt=created_before)
+    return query.order_by("-created_at", "-id")
 
 
 def inbox_count(*, user) -> int:

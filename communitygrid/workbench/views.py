@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -28,7 +29,9 @@ from communitygrid.registry import selectors as registry_selectors
 from communitygrid.registry import services as registry_services
 from communitygrid.registry.models import Person
 from communitygrid.workbench import actions, selectors
-from communitygrid.workbench.forms import ActionForm, RecordUpdateForm, RefuseLinkForm, UnlinkForm
+from communitygrid.workbench.forms import ActionForm, CaseFilterForm, RecordUpdateForm, RefuseLinkForm, UnlinkForm
+
+CASES_PAGE = 25
 
 
 def _require_staff(user) -> None:
@@ -65,6 +68,27 @@ def inbox_rows(request):
     _require_case_handler(request.user)
     return render(request, "workbench/_inbox_rows.html", {"rows": selectors.inbox(user=request.user),
                                                           "now": timezone.now()})
+
+
+@login_required
+def case_list(request):
+    """Every case the user handles or may look back on, in any status: filtered, newest first.
+
+    A department's staff see only their department's cases (and those given to them by name)."""
+    _require_case_handler(request.user)
+    form = CaseFilterForm(request.GET or None)
+    status = 200
+    if form.is_bound and not form.is_valid():
+        cases, status = selectors.handled_cases(user=request.user).none(), 400
+    else:
+        cases = selectors.handled_cases(user=request.user, **(form.filters() if form.is_bound else {}))
+    page = Paginator(cases, CASES_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "workbench/case_list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "now": timezone.now(),
+        "department": request.user.department if request.user.role == Role.DEPARTMENT_STAFF else None,
+    }, status=status)
 
 
 def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200):
