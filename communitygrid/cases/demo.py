@@ -6,8 +6,11 @@ convenience services 52.3 %, culture and education 43.7 %, mediation 38.1 % — 
 relative weights, with the grid office's everyday matters beside them), a weekday rhythm
 (Monday busiest, Sunday quietest, statutory holidays quiet), seasons (repairs and
 environment peak in the summer rains, health and elderly care in winter) and a daytime
-curve. Handling times follow the tier; most cases close with the resident's rating, some by
-default after seven days, a few were reopened once. Everything is written in bulk.
+curve. Each case went where routing sends it: the categories a department handles (the
+catalogue's default handling unit) to that department's staff, the rest to the grid's worker;
+a department's cases not yet accepted wait in its queue. Handling times follow the tier; most
+cases close with the resident's rating, some by default after seven days, a few were reopened
+once. Everything is written in bulk.
 """
 from __future__ import annotations
 
@@ -19,9 +22,10 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from communitygrid.accounts.models import Role, User
+from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases.calendar import WorkingCalendar, local_zone
-from communitygrid.cases.models import Case, CaseEvent, Category, Channel, Status, Tier, Verdict
+from communitygrid.cases.dispatch import department_for
+from communitygrid.cases.models import Case, CaseEvent, Category, Channel, Handler, Status, Tier, Verdict
 
 # Relative weight of each group of the catalogue in residents' requests.
 GROUP_WEIGHTS = {
@@ -70,6 +74,33 @@ def _weights_by_day(days: list[dt.date], groups: list[str]) -> np.ndarray:
     return table
 
 
+class _Departments:
+    """Which department handles a category in a grid, as routing decides it (asked once per kind
+    and grid), and the active staff of each."""
+
+    def __init__(self, grid_ids: list[int]):
+        from communitygrid.geo.models import Node
+
+        self.grids = {node.pk: node for node in Node.objects.filter(pk__in=grid_ids).only("id", "path")}
+        self.staff = defaultdict(list)
+        for user in User.objects.filter(role=Role.DEPARTMENT_STAFF, is_active=True,
+                                        department__is_active=True).order_by("pk"):
+            self.staff[user.department_id].append(user)
+        self.found: dict[tuple[str, int], Department | None] = {}
+
+    def of(self, category: Category, grid_id: int) -> Department | None:
+        if category.handler != Handler.DEPARTMENT:
+            return None
+        if category.department_id is not None:
+            return category.department
+        if not category.department_kind:
+            return None
+        key = (category.department_kind, grid_id)
+        if key not in self.found:
+            self.found[key] = department_for(kind=category.department_kind, grid=self.grids[grid_id])
+        return self.found[key]
+
+
 def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = None) -> int:
     """About ``per_year`` cases over the 365 days before ``today``; returns how many were written."""
     rng = np.random.default_rng(seed)
@@ -77,7 +108,8 @@ def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = 
     today = today or timezone.localdate()
     now = timezone.now()
     leaves = defaultdict(list)
-    for category in Category.objects.filter(parent__isnull=False, is_active=True).select_related("parent"):
+    for category in Category.objects.filter(parent__isnull=False, is_active=True).select_related("parent",
+                                                                                                 "department"):
         if category.parent.code in GROUP_WEIGHTS:
             leaves[category.parent.code].append(category)
     groups = [g for g in GROUP_WEIGHTS if leaves[g]]
@@ -90,6 +122,7 @@ def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = 
     places = list(Building.objects.filter(grid_id__in=list(workers)).values_list("grid_id", "lon", "lat"))
     if not groups or not places:
         return 0
+    departments = _Departments(list(workers))
     days = [today - dt.timedelta(days=k) for k in range(365, 0, -1)]
     weights = _weights_by_day(days, groups)
     expected = weights / weights.sum() * per_year
@@ -106,17 +139,23 @@ def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = 
                 tier = category.default_tier
                 accepted = start + dt.timedelta(hours=float(rng.lognormal(math.log(ACCEPT_HOURS[tier]), 0.8)))
                 resolved = accepted + dt.timedelta(hours=float(rng.lognormal(math.log(RESOLVE_HOURS[tier]), 0.7)))
-                assignee = workers[grid_id][rng.integers(len(workers[grid_id]))]
+                department = departments.of(category, grid_id)
+                staff = departments.staff[department.pk] if department else []
+                if not staff:  # no department, or none with staff: the grid's worker
+                    department, staff = None, workers[grid_id]
+                assignee = staff[rng.integers(len(staff))]
                 case = Case(category=category, tier=tier, tier_reason="demo", description=str(
                     rng.choice(DESCRIPTIONS[group])), channel=str(rng.choice([Channel.APP, Channel.WEB, Channel.HOTLINE,
                                                                               Channel.DISCOVERY], p=[.45, .2, .25, .1])),
                     grid_id=grid_id, lon=lon + float(rng.normal(0, 0.0003)), lat=lat + float(rng.normal(0, 0.0003)),
-                    assignee=assignee, created_at=start, updated_at=start, accepted_at=accepted,
+                    assignee=assignee, department=department, created_at=start, updated_at=start, accepted_at=accepted,
                     respond_by=start + dt.timedelta(hours=ACCEPT_HOURS[tier] * 4),
                     resolve_by=start + dt.timedelta(hours=RESOLVE_HOURS[tier] * 3))
                 if resolved > now:  # still being handled today: the sweep watches it like any other
                     case.status = Status.ACCEPTED if accepted <= now else Status.ASSIGNED
                     case.accepted_at = accepted if accepted <= now else None
+                    if department is not None and case.accepted_at is None:
+                        case.assignee = None  # in the department's queue until one of its staff takes it
                     case.escalate_at = case.resolve_by if case.accepted_at else case.respond_by
                     plans.append((case, []))
                     cases.append(case)
@@ -146,11 +185,12 @@ def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = 
                                     from_status="", to_status=Status.SUBMITTED, note="demo"))
             events.append(CaseEvent(case=case, at=case.created_at, actor=None, actor_role="system", action="dispatch",
                                     from_status=Status.SUBMITTED, to_status=Status.ASSIGNED, note="demo"))
+            role = Role.DEPARTMENT_STAFF if case.department_id else Role.GRID_WORKER
             if case.status == Status.ACCEPTED:
-                events.append(CaseEvent(case=case, at=case.accepted_at, actor=case.assignee, actor_role=Role.GRID_WORKER,
+                events.append(CaseEvent(case=case, at=case.accepted_at, actor=case.assignee, actor_role=role,
                                         action="accept", from_status=Status.ASSIGNED, to_status=Status.ACCEPTED))
             for action, before, after, at, actor in steps:
-                events.append(CaseEvent(case=case, at=at, actor=actor, actor_role=Role.GRID_WORKER if actor else "system",
+                events.append(CaseEvent(case=case, at=at, actor=actor, actor_role=role if actor else "system",
                                         action=action, from_status=before, to_status=after))
         CaseEvent.objects.bulk_create(events, batch_size=5000)
     return len(cases)

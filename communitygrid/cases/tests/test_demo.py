@@ -24,3 +24,26 @@ def test_the_live_trickle_submits_through_the_normal_intake(people):
     total = sum(demo_trickle_once(seed=seed) for seed in range(6))
     assert total > 0 and Case.objects.count() == total
     assert CaseEvent.objects.filter(action="submit").count() == total
+
+
+def test_the_history_sends_the_categories_a_department_handles_to_that_department(people):
+    from communitygrid.accounts.models import Role
+    from communitygrid.cases.models import Handler
+
+    # Today, so that some of the history is still being handled.
+    written = demo_history_build(per_year=3000, seed=5)
+    assert written > 0
+    civil = Case.objects.filter(category__handler=Handler.DEPARTMENT, category__department_kind="civil_affairs")
+    assert civil.count() > 50
+    # Routing's rule: the civil affairs department's; other kinds have no department in this city,
+    # so their cases stay with the grid's workers, like every grid-handled category.
+    assert not civil.exclude(department=people.department).exists()
+    assert not Case.objects.exclude(pk__in=civil).exclude(department=None).exists()
+    assert not Case.objects.filter(department=None).exclude(assignee__role=Role.GRID_WORKER).exists()
+    handled = civil.exclude(status__in=[Status.ASSIGNED])
+    assert handled.filter(status=Status.CLOSED).exists()
+    assert not handled.exclude(assignee=people.dept_staff).exists()
+    assert not CaseEvent.objects.filter(case__in=civil, action__in=["accept", "resolve"]).exclude(
+        actor=people.dept_staff, actor_role=Role.DEPARTMENT_STAFF).exists()
+    # Not yet accepted: in the department's queue, for any of its staff to take.
+    assert not civil.filter(status=Status.ASSIGNED).exclude(assignee=None).exists()

@@ -98,3 +98,6 @@ def test_the_demo_has_a_year_of_case_history_in_its_own_grids(demo):
     assert not cases.exclude(grid__level=Level.GRID).exists()
     # every case has its record of events, starting with its submission
     assert CaseEvent.objects.filter(action="submit").count() == demo.cases
+    # the demo department's account has a history to look back on: its categories were routed to it
+    clerk = User.objects.get(username="demo-department")
+    assert cases.filter(department=clerk.department, assignee=clerk, status="closed").exists()
