@@ -63,6 +63,69 @@ DESCRIPTIONS = {
 }
 
 
+# What residents write, per category: a case reads as what its category says. A category not
+# listed here (an administrator's own) takes its group's lines above.
+LEAF_DESCRIPTIONS = {
+    "elderly_help": ["独居老人家中无人应答，邻居担心出事", "老人在家摔倒起不来，请尽快派人"],
+    "elderly_meals": ["希望给父亲安排老年助餐", "助餐点的饭菜太硬，老人咬不动"],
+    "elderly_home_care": ["老人行动不便，需要上门帮忙洗澡", "想申请居家养老上门服务"],
+    "elderly_subsidy": ["咨询高龄津贴怎么申请", "养老服务补贴这个月没有到账"],
+    "elderly_visit": ["想请网格员有空来家里坐坐", "独居的母亲希望每周有人来看看"],
+    "health_emergency": ["家里老人突发胸闷，已打120，请社区协助", "邻居突发晕倒，需要帮助联系家属"],
+    "health_family_doctor": ["想签约家庭医生", "慢病随访预约不上"],
+    "health_vaccination": ["咨询老人流感疫苗接种时间", "孩子疫苗接种点在哪里"],
+    "health_epidemic": ["楼里有几户同时发热腹泻", "发现疑似传染病病例，请社区关注"],
+    "health_mental": ["家人情绪低落很久了，想找心理咨询", "独居老人说睡不着，总是很焦虑"],
+    "repair_leak": ["卫生间漏水到楼下", "楼顶渗水，下雨天墙面发霉"],
+    "repair_plumbing": ["下水道堵塞，污水反溢", "厨房管道堵了好几天"],
+    "repair_power": ["楼道线路跳闸，整个单元停电", "家里插座冒火花，不敢用电"],
+    "repair_elevator": ["电梯困人，请尽快处理", "电梯经常停在两层之间"],
+    "repair_door_access": ["单元门禁坏了，门关不上", "对讲机没声音，快递员进不来"],
+    "repair_streetlight": ["楼道灯坏了", "小区门口的路灯晚上不亮"],
+    "convenience": ["想预约上门修理门锁", "咨询社区有没有家电维修服务"],
+    "property_service": ["物业维修不及时", "楼道卫生很久没人打扫"],
+    "property_fees": ["物业费涨价没有公示", "对物业费收费标准有疑问"],
+    "property_parking": ["小区停车位不足，车辆乱停", "消防通道旁总有车停放"],
+    "property_renovation": ["楼上拆承重墙，担心安全", "装修垃圾堆在楼道好几天"],
+    "property_facilities": ["小区健身器材损坏", "单元门口的台阶破损，老人容易绊倒"],
+    "env_garbage": ["垃圾清运不及时，有异味", "垃圾桶满了两天没人收"],
+    "env_sorting": ["单元门口垃圾分类桶混投严重，需要上门宣传", "不知道大件垃圾怎么分类投放"],
+    "env_noise": ["晚上广场舞音乐声太大", "夜间施工噪音扰民"],
+    "env_pollution": ["楼下饭店油烟直排进窗户", "河道有污水排入，气味很重"],
+    "env_greening": ["绿化带长期无人修剪", "大树枝条压到电线上"],
+    "env_pests": ["地下室老鼠很多", "夏天蚊子多，希望做一次消杀"],
+    "env_animals": ["小区流浪猫较多", "流浪狗追咬孩子"],
+    "safety_fire": ["楼道里有电动车充电", "消防通道被杂物堵塞"],
+    "safety_gas": ["楼道里闻到燃气味", "邻居家燃气管道老化"],
+    "safety_building": ["外墙有裂缝，担心安全", "阳台栏杆松动"],
+    "safety_public_order": ["小区里有人半夜聚集喧哗", "楼下有陌生人推销，老人容易上当"],
+    "safety_falling_objects": ["楼上经常往下扔东西", "外墙瓷砖有脱落危险"],
+    "safety_manhole": ["井盖松动，走上去有响声", "路口的井盖丢了"],
+    "dispute_neighbour": ["楼上装修噪音扰民", "邻居占用楼道堆放杂物"],
+    "dispute_family": ["老人赡养问题，兄弟之间有矛盾", "家庭矛盾，希望社区调解"],
+    "dispute_tenancy": ["房东不退押金", "租客拖欠房租，联系不上"],
+    "dispute_wages": ["装修工人的工钱被拖欠", "小区保洁员反映工资没发"],
+    "dispute_owners": ["业主和物业对维修费用有争议", "业委会选举有争议"],
+    "culture_activity": ["希望社区多办文艺活动", "想报名社区乒乓球比赛"],
+    "culture_childcare": ["孩子放学后无人看护", "咨询社区托育班的时间"],
+    "culture_venue": ["社区活动室开放时间咨询", "想借用活动室办读书会"],
+    "culture_elder_learning": ["希望开设老年书法班", "想学用智能手机，有没有课程"],
+    "assist_subsistence": ["咨询低保申请条件", "低保复核需要准备什么材料"],
+    "assist_temporary": ["家庭突遇困难申请临时救助", "家人重病，医疗费负担不起"],
+    "assist_disability": ["残疾人辅具申请", "残疾人出行不便，希望加装扶手"],
+    "assist_children": ["邻居家孩子长期无人照顾", "困境儿童助学金怎么申请"],
+    "assist_employment": ["失业了，想找社区就业帮扶", "咨询公益性岗位"],
+    "affairs_certificate": ["开具居住证明", "需要开具无犯罪记录证明的流程"],
+    "affairs_policy": ["咨询社保政策", "咨询老旧小区改造政策"],
+    "affairs_suggestion": ["对社区工作的建议", "建议在小区增设休息座椅"],
+    "other": ["不知道该找谁，想咨询一下", "其他问题，请网格员联系我"],
+}
+
+
+def _description(rng, code: str, group: str) -> str:
+    return str(rng.choice(LEAF_DESCRIPTIONS.get(code) or DESCRIPTIONS[group]))
+
+
 def _weights_by_day(days: list[dt.date], groups: list[str]) -> np.ndarray:
     calendar = WorkingCalendar()
     table = np.empty((len(days), len(groups)))
@@ -144,8 +207,8 @@ def demo_history_build(*, per_year: int, seed: int = 7, today: dt.date | None = 
                 if not staff:  # no department, or none with staff: the grid's worker
                     department, staff = None, workers[grid_id]
                 assignee = staff[rng.integers(len(staff))]
-                case = Case(category=category, tier=tier, tier_reason="demo", description=str(
-                    rng.choice(DESCRIPTIONS[group])), channel=str(rng.choice([Channel.APP, Channel.WEB, Channel.HOTLINE,
+                case = Case(category=category, tier=tier, tier_reason="demo", description=_description(
+                    rng, category.code, group), channel=str(rng.choice([Channel.APP, Channel.WEB, Channel.HOTLINE,
                                                                               Channel.DISCOVERY], p=[.45, .2, .25, .1])),
                     grid_id=grid_id, lon=lon + float(rng.normal(0, 0.0003)), lat=lat + float(rng.normal(0, 0.0003)),
                     assignee=assignee, department=department, created_at=start, updated_at=start, accepted_at=accepted,
@@ -215,6 +278,6 @@ def demo_trickle_once(*, seed: int | None = None) -> int:
         code, group = codes[rng.integers(len(codes))]
         case_submit(submitted_by=User.objects.get(pk=residents[rng.integers(len(residents))]),
                     channel=str(rng.choice([Channel.APP, Channel.WEB])), category_code=code,
-                    description=str(rng.choice(DESCRIPTIONS[group])), lon=building[0], lat=building[1])
+                    description=_description(rng, code, group), lon=building[0], lat=building[1])
         submitted += 1
     return submitted

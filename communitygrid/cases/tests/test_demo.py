@@ -47,3 +47,15 @@ def test_the_history_sends_the_categories_a_department_handles_to_that_departmen
         actor=people.dept_staff, actor_role=Role.DEPARTMENT_STAFF).exists()
     # Not yet accepted: in the department's queue, for any of its staff to take.
     assert not civil.filter(status=Status.ASSIGNED).exclude(assignee=None).exists()
+
+
+def test_every_case_of_the_demo_reads_as_what_its_category_says(people):
+    from communitygrid.cases.demo import LEAF_DESCRIPTIONS
+    from communitygrid.cases.models import Category
+
+    leaves = set(Category.objects.filter(parent__isnull=False).values_list("code", flat=True))
+    assert leaves <= set(LEAF_DESCRIPTIONS)
+    demo_history_build(per_year=600, seed=7, today=dt.date(2026, 11, 1))
+    demo_trickle_once(seed=1)
+    for code, description in Case.objects.values_list("category__code", "description"):
+        assert description in LEAF_DESCRIPTIONS[code], (code, description)
