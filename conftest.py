@@ -20,6 +20,31 @@ def _fresh_lookup_copies():
 
 
 @pytest.fixture
+def generic_plan_of(users):
+    """``plan(action, pattern)``: PostgreSQL's generic plan of the statement ``action()`` sends
+    whose SQL matches ``pattern``, with sequential scans as the last resort (small tables), over
+    a little history (``testing.seed_history``) so a partial index is the smaller one."""
+    import re
+
+    from django.db import connection
+
+    from communitygrid.accounts.models import Role
+    from communitygrid.testing import generic_plan, seed_history, statements_of
+
+    if connection.vendor != "postgresql":
+        pytest.skip("generic plans are PostgreSQL's planner: tested on the suite's PostgreSQL pass")
+    seed_history(users[Role.GRID_WORKER], submitter=users[Role.RESIDENT],
+                 department=users[Role.DEPARTMENT_STAFF].department)
+
+    def plan(action, pattern: str) -> str:
+        sent = [(sql, params) for sql, params in statements_of(action) if re.search(pattern, sql, re.S)]
+        assert sent, f"no statement matching {pattern!r} was sent"
+        return generic_plan(*sent[0], seqscan=False)
+
+    return plan
+
+
+@pytest.fixture
 def city(db):
     from communitygrid.testing import build_city
 

@@ -127,3 +127,91 @@ def role_users(city: City) -> dict[str, User]:
         Role.LEADER: make_user(Role.LEADER, scope=[city.district]),
         Role.ADMIN: make_user(Role.ADMIN),
     }
+
+
+def statements_of(action) -> list[tuple[str, tuple]]:
+    """Run ``action()`` and return the statements it sent, as Django sends them: (sql, params)."""
+    from django.db import connection
+
+    sent = []
+
+    def record(execute, sql, params, many, context):
+        sent.append((sql, tuple(params or ())))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        action()
+    return sent
+
+
+def generic_plan(sql: str, params, *, analyze: bool = False, seqscan: bool = True) -> str:
+    """PostgreSQL's generic plan of one statement (what a prepared statement may run with).
+
+    The statement is PREPAREd with ``$n`` in place of Django's ``%s`` and EXPLAINed under
+    ``plan_cache_mode = force_generic_plan``, so the plan is made without the values. With
+    ``seqscan=False`` a sequential scan is the last resort, so a small test table still shows
+    which index the plan *could* use. ``analyze`` runs it (and takes FOR UPDATE locks).
+    """
+    import re
+
+    from django.db import connection
+    from psycopg import ClientCursor
+
+    numbers = itertools.count(1)
+    prepared = re.sub(r"%s|%%", lambda m: f"${next(numbers)}" if m.group() == "%s" else "%", sql)
+    connection.ensure_connection()
+    args = ClientCursor(connection.connection).mogrify(", ".join(["%s"] * len(params)), tuple(params))
+    options = "ANALYZE, BUFFERS, " if analyze else ""
+    with connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        if not seqscan:
+            cursor.execute("SET enable_seqscan = off")
+        cursor.execute(f"PREPARE cg_generic_plan AS {prepared}")
+        try:
+            cursor.execute(f"EXPLAIN ({options}COSTS OFF) EXECUTE cg_generic_plan{f'({args})' if params else ''}")
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE cg_generic_plan")
+            cursor.execute("RESET plan_cache_mode")
+            cursor.execute("RESET enable_seqscan")
+
+
+# The partial indexes over open cases (cases.models, open311's migration 0002): a generic plan
+# that can prove the open states may read through any of them.
+OPEN_CASE_INDEXES = ("case_open_by_assignee", "case_open_by_department", "open311_case_open_category_created")
+
+
+def reads_open_cases_by_index(plan: str) -> bool:
+    return any(name in plan for name in OPEN_CASE_INDEXES)
+
+
+def seed_history(worker: User, *, submitter: User, department: Department, count: int = 300) -> None:
+    """PostgreSQL only: ``count`` closed cases that ``submitter`` reported and ``worker`` (or
+    ``department``) handled, as many e-mails sent to ``worker``, then ANALYZE, so the planner
+    sees a city's history, where the partial indexes of open or pending rows are the small ones."""
+    from django.db import connection
+
+    from communitygrid.cases.models import Category
+
+    category = Category.objects.filter(parent__isnull=False).order_by("pk").first()
+    grid = worker.scope_nodes.order_by("pk").first() or Node.objects.filter(level=Level.GRID).order_by("pk").first()
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO cases_case (
+                category_id, tier, tier_reason, priority, description, status, channel, grid_id, lon, lat,
+                submitted_by_id, caller_name, idempotency_key, external_id, escalation_level, supervised,
+                reopen_count, rejection_reason, redirect_to, rating_comment, verdict, created_at, updated_at,
+                pause_reason, paused_seconds, respond_by, resolve_by, assignee_id, department_id)
+            SELECT %s, 'general', '', 0, 'history', 'closed', 'app', %s, 120.005, 30.005, %s, '', '', '', 0, false,
+                   0, '', '', '', '', t, t, '', 0, t, t, CASE WHEN i %% 2 = 0 THEN %s END, %s
+            FROM (SELECT i, now() - i * interval '1 day' AS t FROM generate_series(1, {int(count)}) AS i) AS g
+        """, [category.pk, grid.pk, submitter.pk, worker.pk, department.pk])
+        cursor.execute(f"""
+            INSERT INTO notifications_notification (
+                recipient_id, kind, subject, body, payload, channel, address, status, attempts, next_attempt_at,
+                last_error_code, last_error_params, last_error, sent_at, read_at, created_at)
+            SELECT %s, 'history', 'history', '', '{{}}', 'email', '', 'sent', 1, t, '', '{{}}', '', t, t, t
+            FROM (SELECT now() - i * interval '1 day' AS t FROM generate_series(1, {int(count)}) AS i) AS g
+        """, [worker.pk])
+        cursor.execute("ANALYZE cases_case")
+        cursor.execute("ANALYZE notifications_notification")
