@@ -43,6 +43,7 @@ from communitygrid.cases.models import (
     Verdict,
 )
 from communitygrid.cases.wording import Note
+from communitygrid.core.sql import keyed
 
 SUPERVISOR_ROLES = {Role.GRID_LEADER, Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF}
 RESIDENT_CHANNELS = {Channel.WEB, Channel.APP, Channel.ONE_TAP}
@@ -493,7 +494,7 @@ def _as_datetime(value, field, connection) -> dt.datetime:
 def _existing(submitted_by: User | None, channel: str, key: str) -> Case | None:
     if not key:
         return None
-    return Case.objects.filter(submitted_by=submitted_by, channel=channel, idempotency_key=key).first()
+    return Case.objects.filter(keyed(), submitted_by=submitted_by, channel=channel, idempotency_key=key).first()
 
 
 def case_submit(*, submitted_by: User, channel: str, category_code: str, description: str,

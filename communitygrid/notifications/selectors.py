@@ -1,15 +1,20 @@
-"""Every read of notifications: a user sees only their own in-app rows."""
+"""Every read of notifications: a user sees only their own in-app rows.
+
+``Code(IN_APP)``: the channel as a literal in the SQL, so a prepared statement's generic plan
+can use the partial index ``notif_inbox_idx`` (communitygrid.core.sql).
+"""
 from __future__ import annotations
 
 from django.db.models import BooleanField, Case, QuerySet, Value, When
 
+from communitygrid.core.sql import Code
 from communitygrid.notifications.models import IN_APP, Notification
 
 
 def inbox_for(*, user) -> QuerySet[Notification]:
     """The user's in-app notifications, unread first, newest first within each group."""
     return (
-        Notification.objects.filter(recipient=user, channel=IN_APP)
+        Notification.objects.filter(recipient=user, channel=Code(IN_APP))
         .annotate(unread=Case(When(read_at__isnull=True, then=Value(True)), default=Value(False), output_field=BooleanField()))
         .order_by("-unread", "-created_at", "-id")
     )
@@ -18,7 +23,7 @@ def inbox_for(*, user) -> QuerySet[Notification]:
 def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
-    return Notification.objects.filter(recipient=user, channel=IN_APP, read_at__isnull=True).count()
+    return Notification.objects.filter(recipient=user, channel=Code(IN_APP), read_at__isnull=True).count()
 
 
 def webhook_endpoints_of(*, user) -> QuerySet:

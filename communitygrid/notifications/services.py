@@ -11,6 +11,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from communitygrid.core.sql import Code
 from communitygrid.notifications import conf, failures, kinds
 from communitygrid.notifications.channels import get_channel, registry
 from communitygrid.notifications.channels.base import PermanentDeliveryError
@@ -134,7 +135,8 @@ def outbox_deliver_once(*, now: dt.datetime, batch: int = 100) -> DeliveryReport
 
 def _claim(*, now: dt.datetime, batch: int, lease_seconds: int) -> list[Notification]:
     token = uuid.uuid4()
-    due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
+    # The status as a literal, so a prepared statement's generic plan can use notif_due_idx.
+    due = Notification.objects.filter(status=Code(Notification.Status.PENDING), next_attempt_at__lte=now)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
             ids = list(
@@ -238,4 +240,4 @@ def notification_mark_read(*, user, notification_id: int, now: dt.datetime) -> b
 
 
 def notification_mark_all_read(*, user, now: dt.datetime) -> int:
-    return Notification.objects.filter(recipient=user, channel=IN_APP, read_at__isnull=True).update(read_at=now)
+    return Notification.objects.filter(recipient=user, channel=Code(IN_APP), read_at__isnull=True).update(read_at=now)

@@ -27,6 +27,7 @@ from communitygrid.apikeys.models import ApiKey
 from communitygrid.cases.errors import CaseError
 from communitygrid.cases.models import Case, Category, Channel
 from communitygrid.cases.services import DESCRIPTION_MAX, case_submit
+from communitygrid.core.sql import keyed
 from communitygrid.geo.models import Node
 from communitygrid.open311.errors import Open311Error
 from communitygrid.open311.formats import parse_w3c
@@ -202,11 +203,12 @@ def request_post(*, key: ApiKey, data, idempotency_key: str = "") -> Posted:
     if len(idempotency_key) > 200:
         raise Open311Error(400, _("The Idempotency-Key header is longer than 200 characters."))
     identities = _identity(data, idempotency_key, now)
-    earlier = (Case.objects.filter(submitted_by=key.user, channel=Channel.OPEN311, idempotency_key__in=identities,
-                                   created_at__gte=now - RETRY_WINDOW)
+    # keyed(): the partial unique index on the key, even under a prepared statement's generic plan.
+    earlier = (Case.objects.filter(keyed(), submitted_by=key.user, channel=Channel.OPEN311,
+                                   idempotency_key__in=identities, created_at__gte=now - RETRY_WINDOW)
                .select_related("open311").order_by("id").first())
     if earlier is None and len(identities) == 1:
-        earlier = Case.objects.filter(submitted_by=key.user, channel=Channel.OPEN311,
+        earlier = Case.objects.filter(keyed(), submitted_by=key.user, channel=Channel.OPEN311,
                                       idempotency_key=identities[0]).select_related("open311").first()
     if earlier is not None:
         return Posted(earlier, earlier.open311.token, False, earlier.open311.account_id)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from communitygrid.accounts.models import Role
 from communitygrid.cases.models import AWAITING_RESPONSE, OPEN_STATES, Case, Status, Tier
 from communitygrid.cases.selectors import case_list
+from communitygrid.core.sql import codes
 
 INBOX_LIMIT = 200
 
@@ -42,7 +43,8 @@ def _inbox_cases(user):
     mine = Q(assignee=user)
     if _is_department_clerk(user):
         mine |= Q(department_id=user.department_id, assignee__isnull=True)
-    return case_list(user=user).filter(mine, status__in=sorted(OPEN_STATES))
+    # The states as literals, so a prepared statement's generic plan can use the partial indexes.
+    return case_list(user=user).filter(mine, status__in=codes(OPEN_STATES))
 
 
 def handled_cases(*, user, status: str = "", category_code: str = "", text: str = "",
