@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.utils import timezone
 from communitygrid.accounts.models import Department, Role, User
 from communitygrid.cases.models import OPEN_STATES, Case, Category, EscalationLevel, Handler
 from communitygrid.cases.wording import Note
+from communitygrid.core.sql import codes_sql
 from communitygrid.geo.models import Level, Node
 
 DEFAULT_WORKLOAD_CAP = 30
@@ -37,9 +37,8 @@ LEVEL_ROLES = {
 }
 
 
-# Fixed codes (lower case and underscores, checked here), so they can stand in the SQL text.
-assert all(re.fullmatch(r"[a-z_]+", state) for state in OPEN_STATES)
-OPEN_STATES_SQL = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
+# Fixed codes, so they can stand in the SQL text (``codes_sql`` refuses anything else, at import).
+OPEN_STATES_SQL = codes_sql(OPEN_STATES)
 
 
 def workload_cap() -> int:
