@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from communitygrid.accounts.models import AREA_STAFF_ROLES, Role
 from communitygrid.core import selectors
+from communitygrid.workbench.selectors import inbox_count
 
 
 def _safe_next(request, fallback="/"):
@@ -30,8 +31,6 @@ def home(request):
     elif user.role == Role.RESIDENT:
         template, context["summary"] = "core/home_resident.html", selectors.resident_summary(user=user)
     elif user.role == Role.DEPARTMENT_STAFF:
-        from communitygrid.workbench.selectors import inbox_count
-
         template, context["department"] = "core/home_department.html", selectors.department_summary(user=user)
         context["open_cases"] = inbox_count(user=user)
     else:  # area staff, and leaders (who get the same figures without links to people)
