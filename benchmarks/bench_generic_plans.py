@@ -5,7 +5,7 @@ with a generic plan, made without the parameters' values; a partial index whose 
 a value the query passes as a parameter is then out of reach (``communitygrid.core.sql``).
 This builds (or reuses, ``--reuse``) a database of N cases (95 % closed: a city's history), all
 submitted by one account (as an Open311 client's), N notifications (1 % pending, half in-app)
-and joint-handling tasks (one in 125 open); takes the statement each hot query sends (as Django
+and joint-handling tasks (one in about 175 open); takes the statement each hot query sends (as Django
 sends it) and prints the generic plan's scans and its run time (EXPLAIN ANALYZE EXECUTE under
 ``plan_cache_mode = force_generic_plan``).
 
