@@ -124,8 +124,8 @@ def _moment(moment: dt.datetime | None) -> str | None:
 def notice_values(params: dict, cache: dict) -> dict:
     """The words a case notice fills in, in the active language, from its stored parameters:
     ``category`` is a category's id (its name in the reader's language), ``tier`` a tier code,
-    ``level`` an escalation level, ``respond_by``/``due`` ISO moments, ``why`` the parts of the
-    escalation's reason (cases.wording); the rest (notes, names) is shown as stored."""
+    ``level`` an escalation level, ``respond_by``/``due`` ISO moments, ``why`` and ``note_why`` the
+    parts of a system note (cases.wording); the rest (notes people typed, names) is shown as stored."""
     from communitygrid.notifications.kinds import moment
 
     values = dict(params)
@@ -141,10 +141,13 @@ def notice_values(params: dict, cache: dict) -> dict:
     for name in ("respond_by", "due"):
         if name in values:
             values[name] = moment(values[name])
-    if "why" in values:
-        reason = wording.render({"why": values.pop("why")})
-        if reason is not None:
-            values["reason"] = reason
+    # A system note kept as parts (cases.wording): "why" words the escalation's ``reason``,
+    # "note_why" the ``note`` of a case nobody could be found for; the stored text stays if not.
+    for parts, target in (("why", "reason"), ("note_why", "note")):
+        if parts in values:
+            worded = wording.render({"why": values.pop(parts)})
+            if worded is not None:
+                values[target] = worded
     return values
 
 
@@ -622,7 +625,7 @@ def _create(*, submitted_by, reporter, channel, category, description, place, fi
         kind, params = "case_assigned", {"respond_by": _moment(case.respond_by)}
     else:
         recipients = [user.pk for user in dispatch.level_staff(case.grid, EscalationLevel.COMMUNITY)]
-        kind, params = "case_handed_back", {"grid": case.grid.name, "note": route.reason}
+        kind, params = "case_handed_back", {"grid": case.grid.name, "note": route.reason, "note_why": route.why.parts}
     notices = [CaseNotice(event=events[-1], recipient_id=user_id, kind=kind, params=params, created_at=now)
                for user_id in dict.fromkeys(recipients)]
     _insert_new_case(case, events, notices, map_token=place.map_token)

@@ -6,6 +6,7 @@ Read through ``cases.selectors.case_list`` (scoped); this module only narrows, o
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -60,16 +61,19 @@ def handled_cases(*, user, status: str = "", category_code: str = "", text: str 
     if _is_department_clerk(user):
         query = query.filter(Q(department_id=user.department_id) | Q(assignee=user))
     if status == "open":
-        query = query.filter(status__in=sorted(OPEN_STATES))
+        query = query.filter(status__in=codes(OPEN_STATES))
     elif status:
         query = query.filter(status=status)
     if category_code:
         query = query.filter(category__code=category_code)
     text = text.strip()
     if text:
-        number = text.removeprefix("#").strip()
+        # "#123", "＃123" (a Chinese keyboard's) or "123": also the case of that number. Only ASCII
+        # digits: str.isdigit() also accepts "²", which int() refuses.
+        number = text.lstrip("#＃").strip()
         words = Q(description__icontains=text)
-        query = query.filter(Q(pk=int(number)) | words if number.isdigit() and len(number) < 12 else words)
+        is_number = re.fullmatch(r"[0-9]{1,11}", number) is not None
+        query = query.filter(Q(pk=int(number)) | words if is_number else words)
     if created_from:
         query = query.filter(created_at__gte=created_from)
     if created_before:

@@ -132,3 +132,20 @@ def test_the_sweeps_warning_and_escalation_read_in_english(people, submit):
     with translation.override("zh-hans"):
         assert (warning.worded_subject, warning.worded_body) == (warning.subject, warning.body)
         assert (escalated.worded_subject, escalated.worded_body) == (escalated.subject, escalated.body)
+
+
+def test_the_note_of_a_case_nobody_could_take_is_worded_in_the_readers_language(people, submit, settings):
+    """Routing found no one: its reason is a system note, kept as parts beside the submitter's
+    words, so the community staff read it in their own language whatever the submitter's was."""
+    settings.CASE_WORKLOAD_CAP = 0
+    with translation.override("en"):
+        case = submit().case
+        case_notices_send()
+    row = Notification.objects.get(recipient=people.community, kind="case_handed_back", channel=IN_APP)
+    assert row.params["note_why"]
+    with translation.override("zh-hans"):
+        chinese = row.worded_body
+    with translation.override("en"):
+        english = row.worded_body
+    assert f"#{case.pk}" in chinese and "网格员" in chinese and "grid worker" not in chinese
+    assert "grid worker" in english and "网格员" not in english

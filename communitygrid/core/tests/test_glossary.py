@@ -91,3 +91,14 @@ def test_each_meaning_of_a_shared_word_keeps_its_own_translation_at_run_time():
     with translation.override("en"):
         assert {key: str(label) for key, label in labels.items()} == {
             "node status": "Retired", "employment": "Retired", "hierarchy level": "level", "care level": "level"}
+
+
+# Terms docs/glossary.md rules out, with the one to use instead.
+NEVER = {"案件": "诉求"}
+
+
+def test_no_catalogue_uses_a_term_the_glossary_rules_out():
+    found = [f"{path.parts[-5]}: {msgid!r} → {' / '.join(msgstrs)!r} (use {NEVER[term]})"
+             for path in CATALOGUES for (_ctx, msgid, _plural), msgstrs in translations(path).items()
+             for term in NEVER if any(term in s for s in msgstrs)]
+    assert found == []

@@ -84,6 +84,9 @@ def test_filters_by_number_words_status_category_and_dates(office):
     new = case("临时救助申请", department=department, status=Status.ACCEPTED, category="assist_temporary")
     get = lambda **query: _listed(office["client"].get("/workbench/cases/", query))  # noqa: E731
     assert get(q=str(old.pk)) == {old.pk} and get(q=f"#{late.pk}") == {late.pk}
+    assert get(q=f"＃{late.pk}") == {late.pk}  # the full-width hash of a Chinese keyboard
+    # Digits int() does not read ("²" passes str.isdigit) are words, not a number, and no 500.
+    assert get(q="²") == set() and get(q="١٢") == set()
     assert get(q="救助") == {new.pk}
     assert get(status="closed") == {old.pk}
     assert get(status="open") == {late.pk, new.pk}
