@@ -204,11 +204,29 @@ class Notification(models.Model):
 
     @property
     def link(self) -> str:
-        """``payload["url"]`` if it is a path on this site (shown as "Open" in the inbox)."""
+        """Where "Open" in the inbox leads: ``payload["url"]`` if it is a path on this site, else the
+        case's page as its recipient sees it (a resident's request in the portal, a handler's case
+        in the workbench); "" when there is none."""
         url = (self.payload or {}).get("url")
         if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
             return url
+        if self.case_id is not None:
+            return case_page(self.recipient, self.case_id)
         return ""
+
+
+def case_page(user, case_id: int) -> str:
+    """The page of a case for ``user``'s role, or "" if their role has no case page (a leader's
+    cockpit shows figures, not cases). Whether this one case is theirs the page itself decides."""
+    from django.urls import reverse
+
+    from communitygrid.accounts.models import Role
+
+    if user.role == Role.RESIDENT and not user.is_system_admin:
+        return reverse("portal:request", args=[case_id])
+    if user.is_area_staff or user.is_system_admin or (user.role == Role.DEPARTMENT_STAFF and user.department_id):
+        return reverse("workbench:case_detail", args=[case_id])
+    return ""
 
 
 class DeliveryAttempt(models.Model):

@@ -14,7 +14,7 @@ from communitygrid.notifications.models import IN_APP, Notification
 def inbox_for(*, user) -> QuerySet[Notification]:
     """The user's in-app notifications, unread first, newest first within each group."""
     return (
-        Notification.objects.filter(recipient=user, channel=Code(IN_APP))
+        Notification.objects.filter(recipient=user, channel=Code(IN_APP)).select_related("recipient")
         .annotate(unread=Case(When(read_at__isnull=True, then=Value(True)), default=Value(False), output_field=BooleanField()))
         .order_by("-unread", "-created_at", "-id")
     )

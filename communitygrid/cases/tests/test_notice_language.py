@@ -149,3 +149,22 @@ def test_the_note_of_a_case_nobody_could_take_is_worded_in_the_readers_language(
         english = row.worded_body
     assert f"#{case.pk}" in chinese and "网格员" in chinese and "grid worker" not in chinese
     assert "grid worker" in english and "网格员" not in english
+
+
+def test_a_case_notice_opens_the_case_page_of_its_readers_role(client, people, submit):
+    from communitygrid.cases.services import case_accept, case_resolve
+
+    case, row = _queued(people, submit)
+    client.force_login(people.worker)
+    page = client.get(reverse("notifications:inbox"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'href="/workbench/cases/{case.pk}/"' in page
+    assert client.get(f"/api/v1/notifications/{row.pk}").json()["link"] == f"/workbench/cases/{case.pk}/"
+    assert client.get(f"/workbench/cases/{case.pk}/").status_code == 200
+
+    case_accept(case=case, actor=people.worker)
+    case_resolve(case=case, actor=people.worker, note="已上门")
+    resolved = Notification.objects.get(recipient=people.resident, kind="case_resolved", channel=IN_APP)
+    client.force_login(people.resident)
+    assert resolved.link == f"/portal/requests/{case.pk}/"
+    assert f'href="/portal/requests/{case.pk}/"' in client.get(reverse("notifications:inbox")).content.decode()
+    assert client.get(resolved.link).status_code == 200
