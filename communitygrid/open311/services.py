@@ -179,8 +179,17 @@ def _answers(description: str, category: Category, attributes: dict) -> str:
     for code, value in attributes.items():
         attribute = definitions[code]
         names = {c["key"]: c["name"] for c in attribute.choices()}
-        shown = ", ".join(names.get(v, v) for v in value) if isinstance(value, list) else names.get(value, value)
-        lines.append("%s: %s" % (attribute.label, shown))
+        # The list separator and the question's colon as the platform's language writes them
+        # (Chinese: "、" and "："); the question's own mark gives way to the colon.
+        if isinstance(value, list):
+            parts = [str(names.get(v, v)) for v in value]
+            answer = parts[0] if parts else ""
+            for part in parts[1:]:
+                answer = _("%(first)s, %(next)s") % {"first": answer, "next": part}
+        else:
+            answer = names.get(value, value)
+        question = str(attribute.label).rstrip("?？:： ")
+        lines.append(_("%(question)s: %(answer)s") % {"question": question, "answer": answer})
     return "\n".join(lines)
 
 

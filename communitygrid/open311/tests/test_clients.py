@@ -91,7 +91,7 @@ def test_civicbot_posts_a_request_and_follows_it(live):
                                  confirm="SEND", api_key=live["key"], account_id="user-42")
     (answer,) = sent.response
     case = Case.objects.get(pk=answer["service_request_id"])
-    assert case.channel == Channel.OPEN311 and case.grid == live["here"] and case.description == "井盖不见了\n井盖是什么情况？: 缺失"
+    assert case.channel == Channel.OPEN311 and case.grid == live["here"] and case.description == "井盖不见了\n井盖是什么情况：缺失"
     assert client.get_token(answer["token"]) == [{"service_request_id": str(case.pk), "token": answer["token"]}]
     shown = client.get_request(case.pk)
     assert shown["service_code"] == "safety_manhole" and shown["status"] == "open"

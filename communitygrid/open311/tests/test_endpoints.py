@@ -169,7 +169,7 @@ def test_attributes_are_checked_and_kept_with_the_case(client, o311):
     assert response.status_code == 201, response.content
     case = Case.objects.get(pk=response.json()[0]["service_request_id"])
     assert case.open311.attributes == {"waste_kinds": ["bulky", "kitchen"], "since": "2026-11-20T08:00:00+08:00"}
-    assert case.description == "垃圾堆满了\n是哪些垃圾？: 大件垃圾, 厨余垃圾\n从什么时候开始没人清运？: 2026-11-20T08:00:00+08:00"
+    assert case.description == "垃圾堆满了\n是哪些垃圾：大件垃圾、厨余垃圾\n从什么时候开始没人清运：2026-11-20T08:00:00+08:00"
     # (the answers are written for the handlers, in the platform's language)
 
 
