@@ -46,6 +46,9 @@ SESSION_PHONE = "portal_otp_phone"
 SESSION_SCREEN_CODE = "portal_otp_screen"
 SESSION_NEXT = "portal_next"
 SESSION_DUPLICATES = "portal_duplicates"
+# Set when a resident has just signed in by mobile number on the way to the request form: that
+# form is then step 3 of 3. A resident who comes from the home page sees no steps.
+SESSION_SIGNUP_FLOW = "portal_signup_flow"
 PER_PAGE = 8
 PER_PAGE_ELDER = 3
 # Where a location comes from on the request form.
@@ -177,6 +180,7 @@ def verify(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         for key in (SESSION_CHALLENGE, SESSION_PHONE, SESSION_SCREEN_CODE, SESSION_NEXT):
             request.session.pop(key, None)
+        request.session[SESSION_SIGNUP_FLOW] = True
         sign_in_event_record(outcome=SignInEvent.Outcome.SUCCESS, username=user.username, user=user, request=request)
         if created:
             messages.success(request, _("Welcome! Your account is ready."))
@@ -260,7 +264,8 @@ def new_request(request):
     context = {"data": data, "errors": errors, "groups": groups, "selected_group": selected, "has_home": has_home,
                "map_tiles": getattr(settings, "CG_MAP_TILE_URL", ""),
                # The map outlines the grids of the resident's own community when their home is known.
-               "map_area": home_grid.parent.code if home_grid is not None and home_grid.parent else ""}
+               "map_area": home_grid.parent.code if home_grid is not None and home_grid.parent else "",
+               "signup_step": request.session.get(SESSION_SIGNUP_FLOW, False)}
     return render(request, "portal/new.html", context, status=status)
 
 
@@ -269,10 +274,11 @@ FORM_FIELDS = {"category", "description", "location", "attachments", "idempotenc
 
 def _submitted(request, result):
     case = result.case
+    request.session.pop(SESSION_SIGNUP_FLOW, None)  # the three steps are done
     if result.created:
         messages.success(request, _("Thank you. Your request #%(id)s is in.") % {"id": case.pk})
         request.session[SESSION_DUPLICATES] = {
-            "case": case.pk, "rows": [{"id": d.pk, "status": d.get_status_display(),
+            "case": case.pk, "rows": [{"id": d.pk, "status": d.get_status_display(), "open": d.status in OPEN_STATES,
                                        "at": formats.date_format(timezone.localtime(d.created_at), "SHORT_DATETIME_FORMAT")}
                                       for d in result.duplicates]}
     else:
@@ -348,6 +354,9 @@ def request_detail(request, case_id: int):
         "case": case, "promise": promise(case, now), "who": who_comes(case), "timeline": timeline,
         "can_rate": case.status == Status.RESOLVED, "can_follow_up": case.status in {Status.RESOLVED, Status.CLOSED},
         "errors": errors, "values": values, "duplicates": duplicates["rows"] if duplicates else None,
+        # Those still open are handled with this one; those already resolved are shown apart.
+        "duplicates_open": [d for d in duplicates["rows"] if d.get("open", True)] if duplicates else [],
+        "duplicates_done": [d for d in duplicates["rows"] if not d.get("open", True)] if duplicates else [],
         "help_sent": request.GET.get("help") == "1" and case.channel == Channel.ONE_TAP,
         "respond_words": when_words(case.respond_by, now), "ratings": range(1, 6),
     }

@@ -65,10 +65,20 @@ def test_likely_duplicates_are_shown_after_submitting(resident_client, people, s
     response = resident_client.post("/portal/new/", submit_form(where="map", **POINT), follow=True)
     body = response.content.decode()
     other = Case.objects.exclude(reporter=people.resident).get()
-    assert 'id="h-dup"' in body and f"#{other.pk}" in body
+    assert 'id="h-dup"' in body and f"#{other.pk}" in body and "这些诉求会一并处理" in body
     assert "同一处" not in body  # nothing of the other resident's words
     # Shown once, right after submitting.
     assert 'id="h-dup"' not in resident_client.get(response.redirect_chain[-1][0]).content.decode()
+
+
+def test_a_likely_duplicate_already_resolved_is_not_promised_to_be_handled_together(
+        resident_client, people, submit_form):
+    done = services.case_submit(submitted_by=people.neighbour, channel=Channel.WEB, category_code="elderly_visit",
+                                description="同一处", lon=120.005, lat=30.005).case
+    Case.objects.filter(pk=done.pk).update(status=Status.CLOSED)
+    body = resident_client.post("/portal/new/", submit_form(where="map", **POINT), follow=True).content.decode()
+    together, again = "这些诉求会一并处理", "如果问题又出现了"
+    assert f"#{done.pk}" in body and again in body and together not in body
 
 
 BAD_INPUTS = [

@@ -44,6 +44,24 @@ def test_a_new_resident_signs_up_with_phone_and_code_and_lands_on_the_request_fo
     assert "portal_otp_screen" not in client.session
 
 
+STEPS = "第 3 步，共 3 步"  # "Step 3 of 3" in the site language
+
+
+def test_the_form_is_step_3_of_3_only_on_the_way_in_from_sign_up(client, django_user_model):
+    ask_code(client, next="/portal/new/")
+    client.post("/portal/verify/", {"code": screen_code(client)})
+    assert STEPS in client.get("/portal/new/").content.decode()
+    page = client.post("/portal/new/", {"category": "", "description": "", "where": "here"})
+    assert page.status_code == 400 and STEPS in page.content.decode()  # still on the way in
+
+    # A resident who signs in otherwise and comes from the home page is not in a sign-up flow.
+    other = django_user_model.objects.create_user("resident-by-password", password="x-long-password-1", role=Role.RESIDENT)
+    client.logout()
+    client.force_login(other)
+    page = client.get("/portal/new/").content.decode()
+    assert STEPS not in page and 'class="steps"' not in page
+
+
 def test_the_phone_and_the_code_are_stored_only_encrypted_and_hashed(client):
     ask_code(client)
     code = screen_code(client)
