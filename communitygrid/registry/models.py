@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -71,7 +72,8 @@ class Unit(models.Model):
         ordering = ["building_id", "number"]
 
     def __str__(self) -> str:
-        return f"{self.building.name} {self.number}"
+        # "金都嘉园4幢 · 1 单元", not "金都嘉园4幢 1": a bare number reads as part of the name.
+        return f"{self.building.name} · " + gettext("unit %(unit)s") % {"unit": self.number}
 
 
 class Room(models.Model):
@@ -87,7 +89,9 @@ class Room(models.Model):
         ordering = ["unit_id", "number"]
 
     def __str__(self) -> str:
-        return f"{self.unit} {self.number}"
+        # As the household page writes it: "金都嘉园4幢 · 1 单元 1303 室".
+        return f"{self.unit.building.name} · " + gettext("unit %(unit)s, room %(room)s") % {
+            "unit": self.unit.number, "room": self.number}
 
 
 class Household(Verified):

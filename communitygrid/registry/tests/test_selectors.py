@@ -140,3 +140,14 @@ def test_person_list_searches_exactly_by_id_number_or_phone_and_logs_each_search
     assert logs == [(["id_number"], 1, target.pk), (["phone"], 1, target.pk), (["id_number"], 0, None)]
     with pytest.raises(ValidationError):
         selectors.person_list(user=staff, phone="12")
+
+
+def test_a_room_is_named_with_its_unit_and_room_words_in_each_language():
+    from django.utils import translation
+
+    from communitygrid.registry.models import Room, Unit
+
+    room = Room(unit=Unit(building=Building(name="金都嘉园4幢"), number="1"), number="1303")
+    assert str(room) == "金都嘉园4幢 · unit 1, room 1303"
+    with translation.override("zh-hans"):
+        assert str(room) == "金都嘉园4幢 · 1 单元 1303 室" and str(room.unit) == "金都嘉园4幢 · 1 单元"
