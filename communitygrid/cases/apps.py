@@ -13,6 +13,9 @@ class CasesConfig(AppConfig):
         from communitygrid.privacy import scoping
 
         scoping.register(Case, lambda user, action: selectors.case_queryset(user=user, action=action))
+        from communitygrid.accounts.models import ResidentPhone
+
+        scoping.register(ResidentPhone, lambda user, action: selectors.reporter_phone_queryset(user=user, action=action))
         from communitygrid.cases.services import NOTICE_LABELS, NOTICES, notice_values
         from communitygrid.notifications import kinds
 

@@ -41,6 +41,16 @@ def case_queryset(*, user: User, action: str = "view") -> QuerySet:
     return Case.objects.filter(case_scope_q(user))
 
 
+def reporter_phone_queryset(*, user: User, action: str = "view") -> QuerySet:
+    """The mobile numbers (``accounts.ResidentPhone``) of residents who reported a case ``user``
+    may see: its handlers call the reporter back, as they call a hotline caller back. A number
+    is read in plain only through ``privacy.services.sensitive_reveal`` (purpose, access log)."""
+    from communitygrid.accounts.models import ResidentPhone
+
+    return ResidentPhone.objects.filter(
+        user_id__in=case_queryset(user=user, action=action).filter(reporter__isnull=False).values("reporter_id"))
+
+
 def case_visible(*, user: User, case: Case) -> bool:
     """Whether ``user`` may see ``case``; a resident's own case is decided without a query."""
     if (getattr(user, "is_authenticated", False) and user.is_active and user.role == Role.RESIDENT

@@ -33,6 +33,24 @@ class ActionForm(forms.Form):
             self.fields["department"].error_messages["required"] = _("Department: choose where the case goes.")
 
 
+class CallBackForm(forms.Form):
+    """Which number of a case to show in plain to call back, and why (the purpose is logged)."""
+
+    who = forms.ChoiceField(label=_("Number to show"), widget=forms.RadioSelect,
+                            error_messages={"required": _("Choose whose number to show."),
+                                            "invalid_choice": _("Choose whose number to show.")})
+    purpose = forms.CharField(
+        label=_("Purpose"), widget=forms.Textarea(attrs={"rows": 2}), max_length=500,
+        help_text=_("Why you call, e.g. “to agree a time for the visit”. Recorded with your name and the time."),
+        error_messages={"required": _("Say why you need to see this data.")})
+
+    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["who"].choices = choices
+        if len(choices) == 1:
+            self.fields["who"].initial = choices[0][0]
+
+
 class RecordUpdateForm(forms.Form):
     """What a worker corrects on the spot. Protected values are never prefilled: empty keeps them."""
 

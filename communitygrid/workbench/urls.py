@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/", views.case_list, name="case_list"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>", views.case_act, name="case_act"),
+    path("cases/<int:case_id>/call-back", views.case_call_back, name="case_call_back"),
     path("area/", views.area, name="area"),
     path("persons/<int:person_id>/update", views.person_update, name="person_update"),
     path("persons/<int:person_id>/unlink", views.person_unlink, name="person_unlink"),

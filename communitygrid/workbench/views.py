@@ -14,6 +14,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from communitygrid.accounts import selectors as account_selectors
@@ -25,11 +26,19 @@ from communitygrid.cases.errors import CaseError, NotFound
 from communitygrid.cases.models import Case
 from communitygrid.cases.states import ACTION_LABELS
 from communitygrid.patrols.selectors import care_todo, worker_grids
+from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors as registry_selectors
 from communitygrid.registry import services as registry_services
 from communitygrid.registry.models import Person
 from communitygrid.workbench import actions, selectors
-from communitygrid.workbench.forms import ActionForm, CaseFilterForm, RecordUpdateForm, RefuseLinkForm, UnlinkForm
+from communitygrid.workbench.forms import (
+    ActionForm,
+    CallBackForm,
+    CaseFilterForm,
+    RecordUpdateForm,
+    RefuseLinkForm,
+    UnlinkForm,
+)
 
 CASES_PAGE = 25
 
@@ -91,8 +100,23 @@ def case_list(request):
     }, status=status)
 
 
-def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200):
+def _numbers(case: Case) -> dict:
+    """The numbers a handler may call back on this case: the reporting resident's mobile number
+    (the one they signed in with) and a hotline caller's; each read in plain only through
+    ``sensitive_reveal``, with a purpose, into the access log."""
+    numbers = {}
+    phone = getattr(case.reporter, "resident_phone", None) if case.reporter_id else None
+    if phone is not None:
+        numbers["reporter"] = (phone, "phone", _("The resident who reported it"))
+    if case.caller_phone:
+        numbers["caller"] = (case, "caller_phone", _("The caller"))
+    return numbers
+
+
+def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200,
+               call_back: CallBackForm | None = None, revealed: dict | None = None):
     user = request.user
+    numbers = _numbers(case)
     names = actions.available(user, case)
     forms = {name: ActionForm(action=actions.ACTIONS[name], auto_id=f"id_{name}_%s") for name in names}
     page_errors = []
@@ -108,6 +132,10 @@ def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = N
     return render(request, "workbench/case_detail.html", {
         "case": case, "due": selectors.due_of(case), "overdue": case.is_overdue(timezone.now()), "now": timezone.now(),
         "timeline": timeline, "entries": entries, "page_errors": page_errors,
+        "reporter_phone": numbers["reporter"][0].phone if "reporter" in numbers else None,
+        "call_back": call_back or (CallBackForm(choices=[(who, label) for who, (_o, _f, label) in numbers.items()],
+                                                auto_id="id_call_%s") if numbers else None),
+        "revealed": revealed or {},
     }, status=status)
 
 
@@ -115,6 +143,34 @@ def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = N
 def case_detail(request, case_id: int):
     _require_case_handler(request.user)
     return _case_page(request, _case_or_404(request.user, case_id))
+
+
+@never_cache
+@require_POST
+@login_required
+def case_call_back(request, case_id: int):
+    """Show one number of the case in plain, on this response only, to call back (logged)."""
+    _require_case_handler(request.user)
+    case = _case_or_404(request.user, case_id)
+    numbers = _numbers(case)
+    form = CallBackForm(request.POST, choices=[(who, label) for who, (_o, _f, label) in numbers.items()],
+                        auto_id="id_call_%s")
+    if not numbers:
+        form.is_valid()
+        form.add_error(None, _("This case has no number to call back."))
+        return _case_page(request, case, call_back=form, status=400)
+    if not form.is_valid():
+        return _case_page(request, case, call_back=form, status=400)
+    who = form.cleaned_data["who"]
+    obj, field, _label = numbers[who]
+    try:
+        values = sensitive_reveal(actor=request.user, obj=obj, fields=[field], purpose=form.cleaned_data["purpose"],
+                                  ip_address=client_ip(request))
+    except ValidationError as error:
+        for name, errors in (error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}).items():
+            form.add_error(name if name in form.fields else None, errors)
+        return _case_page(request, case, call_back=form, status=400)
+    return _case_page(request, case, revealed={who: values[field]})
 
 
 @require_POST
