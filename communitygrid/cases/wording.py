@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 TEXT = "text"  # words a person typed, shown as they are
 
@@ -49,8 +49,8 @@ MESSAGES = {
     "escalate_not_resolved": gettext_lazy("not resolved by %(at)s"),
     "close_by_default": gettext_lazy("No answer from the resident within 7 days: confirmed by default."),
 }
-# How the parts of a step's note are joined.
-SEPARATORS = {"submit": "; ", "redispatch": " "}
+# How the parts of a step's note are joined, in the reader's language ("；" in zh-Hans).
+SEPARATORS = {"submit": pgettext_lazy("joins the reasons of a tier in a note", "; "), "redispatch": " "}
 
 
 class _Gone(Exception):

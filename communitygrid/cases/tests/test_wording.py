@@ -23,7 +23,8 @@ def test_tier_and_routing_reasons_written_in_chinese_read_in_english_and_back(pe
     assert stored["submit"].startswith("类别默认") and "网格员中在办诉求最少" in stored["dispatch"]
     with translation.override("en"):
         english = notes(people.worker, case)
-    assert english["submit"].startswith("category default: ") and "danger word “燃气”" in english["submit"]
+    assert english["submit"].startswith("category default: ") and "; danger word “燃气”" in english["submit"]
+    assert "；危险关键词" in stored["submit"] and "; " not in stored["submit"]  # each language's own punctuation
     assert "has the fewest open cases among the 2 grid workers of grid" in english["dispatch"]
     assert str(case.assignee) in english["dispatch"]
     with translation.override("zh-hans"):
