@@ -90,6 +90,7 @@ def build(cases: int, now: dt.datetime) -> None:
 
     from communitygrid.accounts.models import Role, User
     from communitygrid.cases.models import Category
+    from communitygrid.testing import insert_cases_sql
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
@@ -108,22 +109,7 @@ def build(cases: int, now: dt.datetime) -> None:
     categories = list(Category.objects.filter(parent__isnull=False).values_list("id", flat=True))
     grid_ids = ",".join(str(g["id"]) for g in grids)
     worker_ids = ",".join(str(w.pk) for w in workers)
-    sql = f"""
-    INSERT INTO cases_case (category_id, tier, tier_reason, priority, description, status, channel, grid_id, lon, lat,
-        caller_name, idempotency_key, external_id, assignee_id, escalation_level, supervised, reopen_count,
-        rejection_reason, redirect_to, rating, rating_comment, verdict, created_at, updated_at, accepted_at,
-        resolved_at, closed_at, pause_reason, paused_seconds, respond_by, resolve_by)
-    SELECT cat, tier, 'bench', 0, 'bench', status, 'app', grid, g.glon + r8 * {CELL}, g.glat + r9 * {CELL},
-        '', '', '', worker, level, false, CASE WHEN r7 < 0.03 THEN 1 ELSE 0 END,
-        '', '', CASE WHEN status = 'closed' AND r5 < 0.7 THEN 1 + floor(r5 / 0.7 * 5)::int END, '',
-        CASE WHEN status = 'closed' THEN CASE WHEN r5 < 0.7 THEN 'confirmed' ELSE 'default' END ELSE '' END,
-        c, c, CASE WHEN accepted <= %(now)s THEN accepted END,
-        CASE WHEN resolved <= %(now)s AND status IN ('closed', 'resolved') THEN resolved END,
-        CASE WHEN status = 'closed' THEN LEAST(resolved + interval '1 day', %(now)s) END, '', 0,
-        c + CASE tier WHEN 'urgent' THEN interval '30 minutes' WHEN 'general' THEN interval '24 hours'
-                      ELSE interval '72 hours' END,
-        c + CASE tier WHEN 'urgent' THEN interval '1 day' WHEN 'general' THEN interval '3 days' ELSE interval '7 days' END
-    FROM (
+    rows = f"""(
         SELECT *, CASE WHEN r4 < 0.02 THEN 'cancelled'
                        WHEN resolved <= %(now)s - interval '1 day' THEN 'closed'
                        WHEN resolved <= %(now)s THEN 'resolved'
@@ -144,6 +130,21 @@ def build(cases: int, now: dt.datetime) -> None:
         ) b
     ) s JOIN (SELECT id AS gid, min_lon AS glon, min_lat AS glat FROM geo_node) g ON g.gid = s.grid
     """
+    sql = insert_cases_sql(
+        rows, category_id="cat", tier="tier", tier_reason="'bench'", description="'bench'", status="status",
+        channel="'app'", grid_id="grid", lon=f"g.glon + r8 * {CELL}", lat=f"g.glat + r9 * {CELL}",
+        assignee_id="worker", escalation_level="level", supervised="false",
+        reopen_count="CASE WHEN r7 < 0.03 THEN 1 ELSE 0 END",
+        rating="CASE WHEN status = 'closed' AND r5 < 0.7 THEN 1 + floor(r5 / 0.7 * 5)::int END",
+        verdict="CASE WHEN status = 'closed' THEN CASE WHEN r5 < 0.7 THEN 'confirmed' ELSE 'default' END ELSE '' END",
+        created_at="c", updated_at="c", accepted_at="CASE WHEN accepted <= %(now)s THEN accepted END",
+        resolved_at="CASE WHEN resolved <= %(now)s AND status IN ('closed', 'resolved') THEN resolved END",
+        closed_at="CASE WHEN status = 'closed' THEN LEAST(resolved + interval '1 day', %(now)s) END",
+        respond_by="c + CASE tier WHEN 'urgent' THEN interval '30 minutes' WHEN 'general' THEN interval '24 hours' "
+                   "ELSE interval '72 hours' END",
+        resolve_by="c + CASE tier WHEN 'urgent' THEN interval '1 day' WHEN 'general' THEN interval '3 days' "
+                   "ELSE interval '7 days' END",
+    )
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")

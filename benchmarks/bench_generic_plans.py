@@ -37,7 +37,7 @@ def build(n: int) -> None:
 
     from communitygrid.accounts.models import Department, Role
     from communitygrid.cases.models import Category
-    from communitygrid.testing import build_city, make_user
+    from communitygrid.testing import build_city, insert_cases_sql, make_user
 
     call_command("migrate", verbosity=0)
     city = build_city()
@@ -49,21 +49,18 @@ def build(n: int) -> None:
     categories = list(Category.objects.filter(parent__isnull=False).values_list("id", flat=True))
     with connection.cursor() as cursor:
         # i drives everything: one case in 20 open (a third of these with the department), the rest closed.
-        cursor.execute(f"""
-            INSERT INTO cases_case (
-                category_id, tier, tier_reason, priority, description, status, channel, grid_id, lon, lat,
-                submitted_by_id, caller_name, idempotency_key, external_id, escalation_level, supervised,
-                reopen_count, rejection_reason, redirect_to, rating_comment, verdict, created_at, updated_at,
-                pause_reason, paused_seconds, respond_by, resolve_by, assignee_id, department_id, next_check_at)
-            SELECT (ARRAY{categories})[1 + i %% {len(categories)}], 'general', '', 0, 'benchmark case ' || i,
-                   CASE WHEN i %% 20 <> 0 THEN 'closed' WHEN i %% 3 = 0 THEN 'assigned' ELSE 'in_progress' END,
-                   'hotline', (ARRAY{grids})[1 + i %% {len(grids)}], 120.005, 30.005, %s, '', '', '', 0, false,
-                   0, '', '', '', '', t, t + interval '2 days', '', 0, t + interval '1 day', t + interval '5 days',
-                   CASE WHEN i %% 60 = 20 THEN NULL ELSE (ARRAY{people})[1 + i %% {len(people)}] END,
-                   CASE WHEN i %% 60 = 20 THEN {department.pk} END,
-                   CASE WHEN i %% 20 = 0 THEN now() + (i %% 97) * interval '1 hour' END
-            FROM (SELECT i, now() - (i * interval '365 days' / {n}) AS t FROM generate_series(1, {n}) AS i) AS g
-        """, [people[0]])
+        cursor.execute(insert_cases_sql(
+            f"(SELECT i, now() - (i * interval '365 days' / {n}) AS t FROM generate_series(1, {n}) AS i) AS g",
+            category_id=f"(ARRAY{categories})[1 + i %% {len(categories)}]", tier="'general'",
+            description="'benchmark case ' || i",
+            status="CASE WHEN i %% 20 <> 0 THEN 'closed' WHEN i %% 3 = 0 THEN 'assigned' ELSE 'in_progress' END",
+            channel="'hotline'", grid_id=f"(ARRAY{grids})[1 + i %% {len(grids)}]", lon="120.005", lat="30.005",
+            submitted_by_id="%s", supervised="false", created_at="t", updated_at="t + interval '2 days'",
+            respond_by="t + interval '1 day'", resolve_by="t + interval '5 days'",
+            assignee_id=f"CASE WHEN i %% 60 = 20 THEN NULL ELSE (ARRAY{people})[1 + i %% {len(people)}] END",
+            department_id=f"CASE WHEN i %% 60 = 20 THEN {department.pk} END",
+            next_check_at="CASE WHEN i %% 20 = 0 THEN now() + (i %% 97) * interval '1 hour' END",
+        ), [people[0]])
         cursor.execute(f"""
             INSERT INTO notifications_notification (
                 recipient_id, kind, subject, body, payload, channel, address, status, attempts, next_attempt_at,

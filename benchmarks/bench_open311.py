@@ -40,7 +40,7 @@ def build(cases: int) -> str:
     from communitygrid.apikeys.models import Organisation, Scope
     from communitygrid.apikeys.services import apikey_create
     from communitygrid.cases.models import Category
-    from communitygrid.testing import build_city, make_user
+    from communitygrid.testing import build_city, insert_cases_sql, make_user
 
     call_command("migrate", verbosity=0)
     city = build_city()
@@ -53,19 +53,15 @@ def build(cases: int) -> str:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # One statement: the database makes the rows. i drives grid, category, status and age.
-        cursor.execute(f"""
-            INSERT INTO cases_case (
-                category_id, tier, tier_reason, priority, description, status, channel, grid_id, lon, lat,
-                submitted_by_id, caller_name, idempotency_key, external_id, escalation_level, supervised,
-                reopen_count, rejection_reason, redirect_to, rating_comment, verdict, created_at, updated_at,
-                pause_reason, paused_seconds, respond_by, resolve_by)
-            SELECT (ARRAY{categories})[1 + i %% {len(categories)}], 'general', '', 0, 'benchmark case ' || i,
-                   CASE WHEN i %% 10 < 6 THEN 'closed' WHEN i %% 10 < 8 THEN 'assigned' ELSE 'in_progress' END,
-                   'hotline', (ARRAY{grids})[1 + (i / 7) %% {len(grids)}], 120.005, 30.005, %s, '', '', '', 0, false,
-                   0, '', '', '', '', t, t + interval '2 days', '', 0, t + interval '1 day', t + interval '5 days'
-            FROM (SELECT i, now() - (i * interval '365 days' / {cases}) AS t
-                  FROM generate_series(1, {cases}) AS i) AS g
-        """, [submitter.pk])
+        cursor.execute(insert_cases_sql(
+            f"(SELECT i, now() - (i * interval '365 days' / {cases}) AS t FROM generate_series(1, {cases}) AS i) AS g",
+            category_id=f"(ARRAY{categories})[1 + i %% {len(categories)}]", tier="'general'",
+            description="'benchmark case ' || i",
+            status="CASE WHEN i %% 10 < 6 THEN 'closed' WHEN i %% 10 < 8 THEN 'assigned' ELSE 'in_progress' END",
+            channel="'hotline'", grid_id=f"(ARRAY{grids})[1 + (i / 7) %% {len(grids)}]", lon="120.005", lat="30.005",
+            submitted_by_id="%s", supervised="false", created_at="t", updated_at="t + interval '2 days'",
+            respond_by="t + interval '1 day'", resolve_by="t + interval '5 days'",
+        ), [submitter.pk])
         cursor.execute("ANALYZE cases_case")
     print(f"built {cases:,} cases in {time.perf_counter() - started:.1f} s", flush=True)
     KEY_FILE.write_text(key)

@@ -185,6 +185,41 @@ def reads_open_cases_by_index(plan: str) -> bool:
     return any(name in plan for name in OPEN_CASE_INDEXES)
 
 
+def insert_cases_sql(rows: str, **columns: str) -> str:
+    """``INSERT INTO cases_case (…) SELECT … FROM rows``: many cases made inside PostgreSQL (the
+    history that seed_history and the benchmarks build).
+
+    ``columns`` are SQL expressions by column name (``category_id="%s"``), in the order their
+    parameters come. Every other column comes from the model: NULL when nullable, the database's
+    default if it has one, else the field's default (``now()`` for timezone.now, '' for a text field without one), so a column added to ``Case`` needs
+    no edit here; a NOT NULL column with no default must be named (a ValueError says which)."""
+    from django.utils import timezone
+
+    from communitygrid.cases.models import Case
+
+    fields = {f.column: f for f in Case._meta.concrete_fields if not f.primary_key}
+    if unknown := sorted(set(columns) - set(fields)):
+        raise ValueError(f"cases_case has no column {', '.join(unknown)}")
+    values = dict(columns)
+    for column, field in fields.items():
+        if column in values or field.null or field.has_db_default():
+            continue
+        if field.default is timezone.now:
+            values[column] = "now()"
+            continue
+        default = None if field.has_default() and callable(field.default) else field.get_default()
+        if isinstance(default, bool):
+            values[column] = "true" if default else "false"
+        elif isinstance(default, int):
+            values[column] = str(int(default))
+        elif isinstance(default, str):
+            values[column] = "'" + default.replace("'", "''").replace("%", "%%") + "'"
+        else:
+            raise ValueError(f"cases_case.{column} is NOT NULL without a literal default: name it")
+    return (f"INSERT INTO cases_case ({', '.join(values)})\n"
+            f"SELECT {', '.join(values.values())}\nFROM {rows}")
+
+
 def seed_history(worker: User, *, submitter: User, department: Department, count: int = 300) -> None:
     """PostgreSQL only: ``count`` closed cases that ``submitter`` reported and ``worker`` (or
     ``department``) handled, as many e-mails sent to ``worker``, then ANALYZE, so the planner
@@ -196,16 +231,13 @@ def seed_history(worker: User, *, submitter: User, department: Department, count
     category = Category.objects.filter(parent__isnull=False).order_by("pk").first()
     grid = worker.scope_nodes.order_by("pk").first() or Node.objects.filter(level=Level.GRID).order_by("pk").first()
     with connection.cursor() as cursor:
-        cursor.execute(f"""
-            INSERT INTO cases_case (
-                category_id, tier, tier_reason, priority, description, status, channel, grid_id, lon, lat,
-                submitted_by_id, caller_name, idempotency_key, external_id, escalation_level, supervised,
-                reopen_count, rejection_reason, redirect_to, rating_comment, verdict, created_at, updated_at,
-                pause_reason, paused_seconds, respond_by, resolve_by, assignee_id, department_id)
-            SELECT %s, 'general', '', 0, 'history', 'closed', 'app', %s, 120.005, 30.005, %s, '', '', '', 0, false,
-                   0, '', '', '', '', t, t, '', 0, t, t, CASE WHEN i %% 2 = 0 THEN %s END, %s
-            FROM (SELECT i, now() - i * interval '1 day' AS t FROM generate_series(1, {int(count)}) AS i) AS g
-        """, [category.pk, grid.pk, submitter.pk, worker.pk, department.pk])
+        cursor.execute(insert_cases_sql(
+            f"(SELECT i, now() - i * interval '1 day' AS t FROM generate_series(1, {int(count)}) AS i) AS g",
+            category_id="%s", grid_id="%s", submitted_by_id="%s", assignee_id="CASE WHEN i %% 2 = 0 THEN %s END",
+            department_id="%s", tier="'general'", description="'history'", status="'closed'", channel="'app'",
+            lon="120.005", lat="30.005", supervised="false", created_at="t", updated_at="t", respond_by="t",
+            resolve_by="t",
+        ), [category.pk, grid.pk, submitter.pk, worker.pk, department.pk])
         cursor.execute(f"""
             INSERT INTO notifications_notification (
                 recipient_id, kind, subject, body, payload, channel, address, status, attempts, next_attempt_at,
