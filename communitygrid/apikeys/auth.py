@@ -11,12 +11,14 @@ import re
 
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
+from ninja.utils import check_csrf
 
 from communitygrid.accounts.services import client_ip
 from communitygrid.apikeys import services
 from communitygrid.apikeys.errors import BadKey, KeyRefused, MissingScope
 from communitygrid.apikeys.models import ApiKey, Scope
+from communitygrid.restapi.errors import CsrfFailed
 
 ANY_VALID_KEY = ""
 # (methods, path regex, scope) — the first match decides; ANY_VALID_KEY: no scope beyond a live key.
@@ -99,6 +101,23 @@ class ApiKeyBearerAuth(_KeyAuth, HttpBearer):
     pass
 
 
+class SessionCookieAuth(SessionAuth):
+    """Ninja's session authentication, its CSRF failure raised as our ``CsrfFailed`` (answered by
+    restapi.errors) rather than an HttpError told apart only by its English text. Only a signed-in
+    session is checked: without one this authenticates nobody, and the request is answered as any
+    unauthenticated one (401, sign in or send a key)."""
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        if not request.user.is_authenticated:
+            return None
+        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
+            raise CsrfFailed
+        return request.COOKIES.get(self.param_name)
+
+
+session_auth = SessionCookieAuth()
+
+
 def key_auth(*scopes: str) -> list:
     """Both ways of presenting a key, each requiring ``scopes``."""
     return [ApiKeyHeaderAuth(*scopes), ApiKeyBearerAuth(*scopes)]
@@ -107,7 +126,7 @@ def key_auth(*scopes: str) -> list:
 def key_or_session(*scopes: str) -> list:
     """An operation's ``auth=``: a key with ``scopes``, or a signed-in session. Keys come first:
     the session check would refuse a cookie-less POST on CSRF before a key was looked at."""
-    return [*key_auth(*scopes), django_auth]
+    return [*key_auth(*scopes), session_auth]
 
 
 def refused_response(request: HttpRequest, exc: KeyRefused) -> JsonResponse:

@@ -89,28 +89,26 @@ def validation_error(request: HttpRequest, exc: ValidationError, api) -> HttpRes
     return api.create_response(request, error_body(detail, first["field"], problems), status=422)
 
 
-# Ninja's session authentication raises this (untranslated) when a cookie-authenticated write
-# lacks the CSRF token.
-NINJA_CSRF_FAILED = "CSRF check Failed"
+class CsrfFailed(Exception):
+    """A signed-in session's write without a valid CSRF token (apikeys.auth.SessionCookieAuth)."""
 
 
 def http_error(request: HttpRequest, exc: HttpError, api) -> HttpResponse:
     status = exc.status_code
     if isinstance(exc, AuthenticationError):
         detail = _("Sign in, or send a valid API key.")
-    elif status == 403 and str(exc) == NINJA_CSRF_FAILED:
-        if getattr(request, "user", None) is None or not request.user.is_authenticated:
-            # Not signed in at all: the CSRF check came first, but what is missing is the sign-in.
-            status, detail = 401, _("Sign in, or send a valid API key.")
-        else:
-            detail = _("The CSRF check failed: send the value of the csrftoken cookie in the X-CSRFToken "
-                       "header, or use an API key.")
     else:
         detail = str(exc.message) if hasattr(exc, "message") else str(exc)
     response = api.create_response(request, error_body(detail), status=status)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="communitygrid"'
     return response
+
+
+def csrf_failed(request: HttpRequest, exc: CsrfFailed, api) -> HttpResponse:
+    detail = _("The CSRF check failed: send the value of the csrftoken cookie in the X-CSRFToken header, "
+               "or use an API key.")
+    return api.create_response(request, error_body(detail), status=403)
 
 
 def case_error(request: HttpRequest, exc: CaseError, api) -> HttpResponse:
@@ -143,6 +141,7 @@ def install(api) -> None:
 
     api.add_exception_handler(ValidationError, partial(validation_error, api=api))
     api.add_exception_handler(HttpError, partial(http_error, api=api))
+    api.add_exception_handler(CsrfFailed, partial(csrf_failed, api=api))
     api.add_exception_handler(CaseError, partial(case_error, api=api))
     api.add_exception_handler(Http404, partial(not_found, api=api))
     api.add_exception_handler(DjangoValidationError, partial(django_validation_error, api=api))
