@@ -16,8 +16,9 @@ class CasesConfig(AppConfig):
         from communitygrid.accounts.models import ResidentPhone
 
         scoping.register(ResidentPhone, lambda user, action: selectors.reporter_phone_queryset(user=user, action=action))
-        from communitygrid.cases.services import NOTICE_LABELS, NOTICES, notice_values
+        from communitygrid.cases.services import NOTICE_LABELS, NOTICES, notice_prefetch, notice_values
         from communitygrid.notifications import kinds
 
         for kind, (subject, body) in NOTICES.items():
-            kinds.register(kind, NOTICE_LABELS[kind], subject=subject, body=body, values=notice_values)
+            kinds.register(kind, NOTICE_LABELS[kind], subject=subject, body=body, values=notice_values,
+                           prefetch=notice_prefetch)

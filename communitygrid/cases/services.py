@@ -121,6 +121,15 @@ def _moment(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def notice_prefetch(params_list: list[dict], cache: dict) -> None:
+    """The categories of many stored notices in one query, into the cache notice_values reads."""
+    ids = {params.get("category") for params in params_list}
+    ids = {pk for pk in ids if type(pk) is int and ("category", pk) not in cache}
+    if ids:
+        for category in Category.objects.filter(pk__in=ids):
+            cache[("category", category.pk)] = category
+
+
 def notice_values(params: dict, cache: dict) -> dict:
     """The words a case notice fills in, in the active language, from its stored parameters:
     ``category`` is a category's id (its name in the reader's language), ``tier`` a tier code,

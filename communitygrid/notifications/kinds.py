@@ -33,17 +33,38 @@ _templates: dict[str, tuple[object, object]] = {}
 # kind -> values(params, cache): the words to fill in, in the active language. ``cache`` is
 # shared by the rows worded together (one lookup per category on an inbox page).
 _values: dict[str, Callable[[dict, dict], dict]] = {}
+# kind -> prefetch(params_list, cache): loads into ``cache`` at once what ``values`` would look
+# up row by row (the categories of an inbox page in one query).
+_prefetch: dict[str, Callable[[list[dict], dict], None]] = {}
 
 # What a wording that cannot be done raises: an unknown code, a missing parameter, an id gone.
 CANNOT_WORD = (LookupError, TypeError, ValueError, AttributeError, ObjectDoesNotExist)
 
 
-def register(kind: str, label, *, subject=None, body=None, values: Callable[[dict, dict], dict] | None = None) -> None:
+def register(kind: str, label, *, subject=None, body=None, values: Callable[[dict, dict], dict] | None = None,
+             prefetch: Callable[[list[dict], dict], None] | None = None) -> None:
     _kinds[kind] = label
     if subject is not None:
         _templates[kind] = (subject, body)
     if values is not None:
         _values[kind] = values
+    if prefetch is not None:
+        _prefetch[kind] = prefetch
+
+
+def prefetch(rows: list[tuple[str, object]], cache: dict) -> None:
+    """Before wording many (kind, params) together: each registered ``prefetch`` is called once
+    with the parameters of all the rows of its kinds. Best effort: what it cannot load is looked
+    up (or not worded) row by row."""
+    wanted: dict[Callable, list[dict]] = {}
+    for kind, params in rows:
+        if kind in _prefetch and kind in _templates and isinstance(params, dict):
+            wanted.setdefault(_prefetch[kind], []).append(params)
+    for load, params_list in wanted.items():
+        try:
+            load(params_list, cache)
+        except CANNOT_WORD as error:
+            log.info("notification parameters not prefetched (%r): looked up row by row", error)
 
 
 def subject_line(text: str) -> str:

@@ -263,10 +263,12 @@ class DeliveryAttempt(models.Model):
 
 
 def word_all(rows):
-    """Word ``rows`` in the active language together (one lookup per category, not per row);
-    returns them, for a template or an API answer to read ``worded_subject``/``worded_body``."""
+    """Word ``rows`` in the active language together (what they look up loaded at once: one query
+    for the categories of a page); returns them, for a template or an API answer to read
+    ``worded_subject``/``worded_body``."""
     rows = list(rows)
     language, cache = translation.get_language(), {}
+    kinds.prefetch([(row.kind, row.params) for row in rows], cache)
     for row in rows:
         row.__dict__.setdefault("_worded_in", {})[language] = (
             kinds.word(row.kind, row.params, cache=cache) or (row.subject, row.body))

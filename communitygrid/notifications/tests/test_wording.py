@@ -85,6 +85,30 @@ def test_rows_worded_together_look_each_category_up_once(django_assert_num_queri
     assert all(category.name_en in row.worded_body for row in worded)
 
 
+def test_a_page_of_several_categories_looks_them_up_in_one_query(client, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = make_user("grid_worker")
+    categories = list(Category.objects.filter(parent__isnull=False).order_by("pk")[:3])
+    for number, category in enumerate(categories * 2):
+        _row(user, params={"id": number, "category": category.pk, "tier": "general"})
+    rows = list(Notification.objects.filter(recipient=user, channel="in_app").order_by("pk"))
+
+    with translation.override("en"):
+        one_by_one = [kinds.word(row.kind, row.params) for row in rows]  # a lookup each
+        with django_assert_num_queries(1):
+            worded = word_all(rows)
+    assert [(row.worded_subject, row.worded_body) for row in worded] == one_by_one
+    assert [category.name_en in row.worded_body for row, category in zip(worded, categories * 2)] == [True] * 6
+
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(reverse("notifications:inbox"), HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert page.status_code == 200 and all(category.name in page.content.decode() for category in categories)
+    assert len([q for q in captured.captured_queries if 'FROM "cases_category"' in q["sql"]]) == 1
+
+
 def test_a_moment_reads_in_the_local_time_zone_formatted_for_the_language():
     with translation.override("en"):
         english = kinds.moment("2026-03-02T02:00:00+00:00")
