@@ -7,14 +7,13 @@ list of ``{"code": ..., "params": {...}}``. A page puts the parts into words in 
 
 Parameters hold plain values and ids, never words: ``person`` (a user), ``category``,
 ``department`` and ``grid`` are looked up when read, ``tier`` is a tier code and ``at`` an ISO
-moment shown in the site's time zone. A note whose code this release does not know, or whose
-ids are gone, is shown as its stored text.
+moment shown in the site's time zone, its date in the reader's language's form. A note whose
+code this release does not know, or whose ids are gone, is shown as its stored text.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from django.utils import timezone
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 TEXT = "text"  # words a person typed, shown as they are
@@ -108,7 +107,9 @@ def _word(name: str, value) -> object:
     if name in ("person", "actor"):
         return str(value)
     if name == "at":
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "—"
+        from communitygrid.notifications.kinds import moment
+
+        return moment(value)  # "March 2, 2026 10:00", "2026年3月2日 10:00", as the notices say theirs
     if name == "groups":
         return ", ".join(value)
     return value

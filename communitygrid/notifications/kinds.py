@@ -99,13 +99,14 @@ def word(kind: str, params: dict | None, *, cache: dict | None = None) -> tuple[
         return None
 
 
-def moment(value: str | None) -> str:
-    """A stored ISO moment in the local time zone, formatted for the active language ("—" for none).
+def moment(value: str | dt.datetime | None) -> str:
+    """A moment (stored as ISO, or in hand) in the local time zone, formatted for the active
+    language ("—" for none); the case record's notes say theirs the same way (cases.wording).
 
-    A moment stored without an offset is taken as local time."""
+    A moment without an offset is taken as local time."""
     if not value or value == "—":  # "—": no moment, as notices queued by an older release say it
         return "—"
-    parsed = dt.datetime.fromisoformat(value)
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     local = timezone.localtime(parsed)

@@ -128,7 +128,7 @@ def test_the_sweeps_warning_and_escalation_read_in_english(people, submit):
     with translation.override("en"):
         due = moment(case.respond_by.isoformat())
         assert warning.worded_body == f"Case #{case.pk} ({case.category.name_en}) is due by {due}."
-        assert "escalated to the Community level: no one responded by" in escalated.worded_body
+        assert f"escalated to the Community level: no one responded by {due}" in escalated.worded_body
     with translation.override("zh-hans"):
         assert (warning.worded_subject, warning.worded_body) == (warning.subject, warning.body)
         assert (escalated.worded_subject, escalated.worded_body) == (escalated.subject, escalated.body)

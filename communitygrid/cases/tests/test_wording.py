@@ -3,12 +3,13 @@ reader's language, whatever the language they were written in."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone, translation
+from django.utils import translation
 
 from communitygrid.accounts.models import Role
 from communitygrid.cases import services, wording
 from communitygrid.cases.models import CaseEvent
 from communitygrid.cases.selectors import case_timeline
+from communitygrid.notifications.kinds import moment
 from communitygrid.testing import make_user
 
 
@@ -54,10 +55,18 @@ def test_escalation_and_default_close_read_in_the_readers_language(people, submi
     case.refresh_from_db()
     with translation.override("en"):
         note = notes(people.community, case)["escalate"]
-    assert note == f"no one responded by {timezone.localtime(case.respond_by):%Y-%m-%d %H:%M}"
+        assert note == f"no one responded by {moment(case.respond_by.isoformat())}"
     with translation.override("zh-hans"):
         chinese = notes(people.community, case)["escalate"]
-    assert chinese != note and f"{timezone.localtime(case.respond_by):%Y-%m-%d %H:%M}" in chinese
+        assert chinese == f"{moment(case.respond_by.isoformat())} 前无人响应"
+
+
+def test_the_moment_of_an_escalation_reads_in_the_form_of_the_readers_language():
+    why = {"why": [{"code": "escalate_not_resolved", "params": {"at": "2026-12-08T01:30:00+00:00"}}]}
+    with translation.override("en"):
+        assert wording.render(why) == "not resolved by Dec. 8, 2026 09:30"  # Asia/Shanghai
+    with translation.override("zh-hans"):
+        assert wording.render(why) == "2026年12月8日 09:30 前未办结"
 
 
 def test_a_note_that_cannot_be_worded_shows_its_stored_text(people, submit):
