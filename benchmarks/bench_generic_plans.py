@@ -28,7 +28,7 @@ os.environ.setdefault("CG_DEV_SECRETS", "1")
 os.environ.setdefault("CG_DATA_DIR", "/tmp/cg-bench-plans")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cg_bench_plans")
 
-from bench_sweep import recreate_database  # noqa: E402  (this script's folder is on sys.path)
+from bench_sweep import recreate_database, year_of_cases_sql  # noqa: E402  (this script's folder is on sys.path)
 
 
 def build(n: int) -> None:
@@ -37,7 +37,7 @@ def build(n: int) -> None:
 
     from communitygrid.accounts.models import Department, Role
     from communitygrid.cases.models import Category
-    from communitygrid.testing import build_city, insert_cases_sql, make_user
+    from communitygrid.testing import build_city, make_user
 
     call_command("migrate", verbosity=0)
     city = build_city()
@@ -49,14 +49,10 @@ def build(n: int) -> None:
     categories = list(Category.objects.filter(parent__isnull=False).values_list("id", flat=True))
     with connection.cursor() as cursor:
         # i drives everything: one case in 20 open (a third of these with the department), the rest closed.
-        cursor.execute(insert_cases_sql(
-            f"(SELECT i, now() - (i * interval '365 days' / {n}) AS t FROM generate_series(1, {n}) AS i) AS g",
-            category_id=f"(ARRAY{categories})[1 + i %% {len(categories)}]", tier="'general'",
-            description="'benchmark case ' || i",
+        cursor.execute(year_of_cases_sql(
+            n, categories,
             status="CASE WHEN i %% 20 <> 0 THEN 'closed' WHEN i %% 3 = 0 THEN 'assigned' ELSE 'in_progress' END",
-            channel="'hotline'", grid_id=f"(ARRAY{grids})[1 + i %% {len(grids)}]", lon="120.005", lat="30.005",
-            submitted_by_id="%s", supervised="false", created_at="t", updated_at="t + interval '2 days'",
-            respond_by="t + interval '1 day'", resolve_by="t + interval '5 days'",
+            grid_id=f"(ARRAY{grids})[1 + i %% {len(grids)}]",
             assignee_id=f"CASE WHEN i %% 60 = 20 THEN NULL ELSE (ARRAY{people})[1 + i %% {len(people)}] END",
             department_id=f"CASE WHEN i %% 60 = 20 THEN {department.pk} END",
             next_check_at="CASE WHEN i %% 20 = 0 THEN now() + (i %% 97) * interval '1 hour' END",

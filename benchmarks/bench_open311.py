@@ -29,7 +29,7 @@ os.environ.setdefault("CG_DATA_DIR", "/tmp/cg-bench-open311")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/cg_bench_open311")
 KEY_FILE = Path(os.environ["CG_DATA_DIR"]) / "bench-open311-key.txt"
 
-from bench_sweep import recreate_database  # noqa: E402  (this script's folder is on sys.path)
+from bench_sweep import recreate_database, year_of_cases_sql  # noqa: E402  (this script's folder is on sys.path)
 
 
 def build(cases: int) -> str:
@@ -40,7 +40,7 @@ def build(cases: int) -> str:
     from communitygrid.apikeys.models import Organisation, Scope
     from communitygrid.apikeys.services import apikey_create
     from communitygrid.cases.models import Category
-    from communitygrid.testing import build_city, insert_cases_sql, make_user
+    from communitygrid.testing import build_city, make_user
 
     call_command("migrate", verbosity=0)
     city = build_city()
@@ -53,14 +53,10 @@ def build(cases: int) -> str:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         # One statement: the database makes the rows. i drives grid, category, status and age.
-        cursor.execute(insert_cases_sql(
-            f"(SELECT i, now() - (i * interval '365 days' / {cases}) AS t FROM generate_series(1, {cases}) AS i) AS g",
-            category_id=f"(ARRAY{categories})[1 + i %% {len(categories)}]", tier="'general'",
-            description="'benchmark case ' || i",
+        cursor.execute(year_of_cases_sql(
+            cases, categories,
             status="CASE WHEN i %% 10 < 6 THEN 'closed' WHEN i %% 10 < 8 THEN 'assigned' ELSE 'in_progress' END",
-            channel="'hotline'", grid_id=f"(ARRAY{grids})[1 + (i / 7) %% {len(grids)}]", lon="120.005", lat="30.005",
-            submitted_by_id="%s", supervised="false", created_at="t", updated_at="t + interval '2 days'",
-            respond_by="t + interval '1 day'", resolve_by="t + interval '5 days'",
+            grid_id=f"(ARRAY{grids})[1 + (i / 7) %% {len(grids)}]",
         ), [submitter.pk])
         cursor.execute("ANALYZE cases_case")
     print(f"built {cases:,} cases in {time.perf_counter() - started:.1f} s", flush=True)

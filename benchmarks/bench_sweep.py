@@ -40,6 +40,21 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def year_of_cases_sql(n: int, categories: list[int], **columns: str) -> str:
+    """``INSERT … SELECT`` of N hotline cases spread over the last 365 days (``i`` numbers them,
+    ``t`` is when each came), over ``categories``, submitted by the account given as the one
+    parameter; ``columns`` (SQL by column name) add to or replace these."""
+    from communitygrid.testing import insert_cases_sql
+
+    return insert_cases_sql(
+        f"(SELECT i, now() - (i * interval '365 days' / {n}) AS t FROM generate_series(1, {n}) AS i) AS g",
+        **{"category_id": f"(ARRAY{categories})[1 + i %% {len(categories)}]", "tier": "'general'",
+           "description": "'benchmark case ' || i", "channel": "'hotline'", "lon": "120.005", "lat": "30.005",
+           "submitted_by_id": "%s", "supervised": "false", "created_at": "t", "updated_at": "t + interval '2 days'",
+           "respond_by": "t + interval '1 day'", "resolve_by": "t + interval '5 days'", **columns},
+    )
+
+
 def build(cases: int, due: int, now: dt.datetime) -> None:
     from django.core.management import call_command
     from django.db import connection
