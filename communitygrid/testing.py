@@ -191,8 +191,9 @@ def insert_cases_sql(rows: str, **columns: str) -> str:
 
     ``columns`` are SQL expressions by column name (``category_id="%s"``), in the order their
     parameters come. Every other column comes from the model: NULL when nullable, the database's
-    default if it has one, else the field's default (``now()`` for timezone.now, '' for a text field without one), so a column added to ``Case`` needs
-    no edit here; a NOT NULL column with no default must be named (a ValueError says which)."""
+    default if it has one, else the field's default (``now()`` for timezone.now, '' for a text
+    field without one), so a column added to ``Case`` needs no edit here; a NOT NULL column with
+    no default must be named (a ValueError says which)."""
     from django.utils import timezone
 
     from communitygrid.cases.models import Case

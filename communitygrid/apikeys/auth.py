@@ -125,7 +125,8 @@ def key_auth(*scopes: str) -> list:
 
 def key_or_session(*scopes: str) -> list:
     """An operation's ``auth=``: a key with ``scopes``, or a signed-in session. Keys come first:
-    the session check would refuse a cookie-less POST on CSRF before a key was looked at."""
+    the session check would refuse a signed-in browser's write without the CSRF token before a
+    key it sends was looked at."""
     return [*key_auth(*scopes), session_auth]
 
 
