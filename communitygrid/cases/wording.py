@@ -49,6 +49,8 @@ MESSAGES = {
     "close_by_default": gettext_lazy("No answer from the resident within 7 days: confirmed by default."),
 }
 # How the parts of a step's note are joined, in the reader's language ("；" in zh-Hans).
+# Between the items of a list in a note: "空巢老人、独居老人", "living alone, empty nest".
+LIST_SEPARATOR = pgettext_lazy("between the items of a list in a note", ", ")
 SEPARATORS = {"submit": pgettext_lazy("joins the reasons of a tier in a note", "; "), "redispatch": " "}
 
 
@@ -111,7 +113,7 @@ def _word(name: str, value) -> object:
 
         return moment(value)  # "March 2, 2026 10:00", "2026年3月2日 10:00", as the notices say theirs
     if name == "groups":
-        return ", ".join(value)
+        return str(LIST_SEPARATOR).join(value)
     return value
 
 

@@ -91,3 +91,11 @@ def test_every_wording_has_a_chinese_translation():
     with translation.override("zh-hans"):
         for code, message in wording.MESSAGES.items():
             assert any("\u4e00" <= ch <= "\u9fff" for ch in str(message)), code
+
+
+def test_a_list_in_a_note_takes_the_readers_list_punctuation():
+    parts = wording.Note().add("tier_care_group", groups=["空巢老人", "独居老人"]).parts
+    with translation.override("zh-hans"):
+        assert wording.render({"why": parts}, action="submit") == "诉求人属于重点关爱人群：空巢老人、独居老人"
+    with translation.override("en"):
+        assert wording.render({"why": parts}, action="submit") == "reporter in a special-care group: 空巢老人, 独居老人"
