@@ -11,6 +11,7 @@ from communitygrid.accounts.models import Department
 from communitygrid.cases.models import Status
 from communitygrid.cases.selectors import category_leaves
 from communitygrid.registry.selectors import care_tags
+from communitygrid.workbench.selectors import UNASSIGNED, list_areas, list_handlers
 
 
 class ActionForm(forms.Form):
@@ -105,6 +106,8 @@ def _date_field(label, invalid) -> forms.DateField:
 class CaseFilterForm(forms.Form):
     """The filters of the case list; every one optional, every bad value refused beside its field."""
 
+    field_order = ["q", "status", "category", "area", "handler", "date_from", "date_to"]
+
     q = forms.CharField(label=_("Case number or words"), required=False, max_length=100,
                         error_messages={"max_length": _("Case number or words: at most %(limit_value)d characters.")})
     status = forms.ChoiceField(label=_("Status"), required=False,
@@ -114,12 +117,22 @@ class CaseFilterForm(forms.Form):
     date_from = _date_field(_("Submitted from (date)"), _("Submitted from: enter a date such as 2026-03-01."))
     date_to = _date_field(_("Submitted until (date, inclusive)"),
                           _("Submitted until: enter a date such as 2026-03-01."))
+    # Only the areas and handlers of the user's own list are offered, and only they are accepted.
+    area = forms.ChoiceField(label=_("Area (grid, community…)"), required=False, error_messages={
+        "invalid_choice": _("Area: choose one of the areas in the list (only your own areas are offered).")})
+    handler = forms.ChoiceField(label=_("Handler"), required=False, error_messages={
+        "invalid_choice": _("Handler: choose one of the staff in the list, or “Not assigned”.")})
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), ("open", _("Still being handled")), *Status.choices]
         self.fields["category"].choices = [("", _("Any category"))] + [
             (category.code, f"{category.parent.label} · {category.label}") for category in category_leaves()]
+        self.areas = {node.code: node for node in list_areas(user=user)}
+        self.fields["area"].choices = [("", _("Any area"))] + [
+            (node.code, f"{node.name} · {node.get_level_display()}") for node in self.areas.values()]
+        self.fields["handler"].choices = [("", _("Anyone or nobody")), (UNASSIGNED, _("Not assigned"))] + [
+            (str(staff.pk), f"{staff} · {staff.get_role_display()}") for staff in list_handlers(user=user)]
 
     def clean(self):
         data = super().clean()
@@ -137,7 +150,9 @@ class CaseFilterForm(forms.Form):
         """Keyword arguments of ``workbench.selectors.handled_cases``; dates are whole local days."""
         data = self.cleaned_data
         filters = {"status": data.get("status") or "", "category_code": data.get("category") or "",
-                   "text": data.get("q") or ""}
+                   "text": data.get("q") or "", "area": self.areas.get(data.get("area") or "")}
+        if data.get("handler"):
+            filters["handler"] = data["handler"] if data["handler"] == UNASSIGNED else int(data["handler"])
         if data.get("date_from"):
             filters["created_from"] = _local_midnight(data["date_from"])
         if data.get("date_to"):

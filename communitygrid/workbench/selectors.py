@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from communitygrid.accounts.models import Role
+from communitygrid.accounts.models import Role, User
+from communitygrid.accounts.scopes import NOTHING, node_path_q
 from communitygrid.cases.models import AWAITING_RESPONSE, OPEN_STATES, Case, Status, Tier
 from communitygrid.cases.selectors import case_list
 from communitygrid.core.sql import codes
+from communitygrid.geo.models import Level, Node, NodeStatus
 
 INBOX_LIMIT = 200
 
@@ -48,18 +50,57 @@ def _inbox_cases(user):
     return case_list(user=user).filter(mine, status__in=codes(OPEN_STATES))
 
 
-def handled_cases(*, user, status: str = "", category_code: str = "", text: str = "",
-                  created_from: dt.datetime | None = None, created_before: dt.datetime | None = None) -> QuerySet:
-    """Every case the user may look back on, in any status, newest first.
+# The value of the handler filter that asks for the cases nobody holds.
+UNASSIGNED = "none"
 
-    A department's staff: the cases routed or transferred to their department, and any given to
-    them by name; not the cases their department only helps with (a joint-handling task), which
-    belong to another handler's list. Grid staff: the cases of their areas and their own.
-    ``status`` is a status or "open" (every state still being handled); ``text`` is a case
-    number ("#123" or "123") or words of the description."""
+
+def _cases_in_reach(user) -> QuerySet:
+    """The cases of the user's list before any filter (see ``handled_cases``)."""
     query = case_list(user=user)
     if _is_department_clerk(user):
         query = query.filter(Q(department_id=user.department_id) | Q(assignee=user))
+    return query
+
+
+def list_areas(*, user) -> QuerySet[Node]:
+    """The areas the case list may be narrowed to: the active nodes (down to grids) inside the
+    user's own areas, or, for a department's staff, inside the department's jurisdiction; in
+    hierarchy order. Narrowing never widens: the list stays within ``handled_cases``."""
+    if _is_department_clerk(user):
+        jurisdiction = user.department.jurisdiction
+        where = Q(path__startswith=jurisdiction.path) if jurisdiction is not None else NOTHING
+    else:
+        where = node_path_q(user)
+    return (Node.objects.filter(where, status=NodeStatus.ACTIVE).exclude(level=Level.MICROGRID)
+            .only("code", "name", "level", "path").order_by("path"))
+
+
+def list_handlers(*, user) -> QuerySet[User]:
+    """The staff who hold at least one case of the user's list, by role and name."""
+    holders = _cases_in_reach(user).filter(assignee__isnull=False).order_by().values("assignee_id")
+    return User.objects.filter(pk__in=holders).only("username", "display_name", "role").order_by(
+        "role", "display_name", "username")
+
+
+def handled_cases(*, user, status: str = "", category_code: str = "", text: str = "",
+                  created_from: dt.datetime | None = None, created_before: dt.datetime | None = None,
+                  area: Node | None = None, handler: int | str | None = None) -> QuerySet:
+    """Every case the user may look back on, in any status, newest first.
+
+    A department's staff: the cases now with their department, and any now given to them by
+    name; not those transferred on to another department or handed back (they belong to their
+    new handlers' lists), nor those their department only helps with (a joint-handling task).
+    Grid staff: the cases of their areas and those given to them.
+    ``status`` is a status or "open" (every state still being handled); ``text`` is a case
+    number ("#123" or "123") or words of the description; ``area`` a node the cases lie in;
+    ``handler`` a user's id or ``UNASSIGNED``."""
+    query = _cases_in_reach(user)
+    if area is not None:
+        query = query.filter(grid__path__startswith=area.path)
+    if handler == UNASSIGNED:
+        query = query.filter(assignee__isnull=True)
+    elif handler is not None:
+        query = query.filter(assignee_id=handler)
     if status == "open":
         query = query.filter(status__in=codes(OPEN_STATES))
     elif status:

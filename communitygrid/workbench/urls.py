@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("inbox/rows", views.inbox_rows, name="inbox_rows"),
     path("cases/", views.case_list, name="case_list"),
+    path("cases/export.csv", views.case_list_csv, name="case_list_csv"),
     path("cases/<int:case_id>/", views.case_detail, name="case_detail"),
     path("cases/<int:case_id>/act/<str:action>", views.case_act, name="case_act"),
     path("cases/<int:case_id>/call-back", views.case_call_back, name="case_call_back"),

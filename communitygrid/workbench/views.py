@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,12 +26,13 @@ from communitygrid.cases import selectors as case_selectors
 from communitygrid.cases.errors import CaseError, NotFound
 from communitygrid.cases.models import Case
 from communitygrid.cases.states import ACTION_LABELS
+from communitygrid.insights.exports import csv_stream_response
 from communitygrid.patrols.selectors import care_todo, worker_grids
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors as registry_selectors
 from communitygrid.registry import services as registry_services
 from communitygrid.registry.models import Person
-from communitygrid.workbench import actions, selectors
+from communitygrid.workbench import actions, exporting, selectors
 from communitygrid.workbench.forms import (
     ActionForm,
     CallBackForm,
@@ -79,25 +81,50 @@ def inbox_rows(request):
                                                           "now": timezone.now()})
 
 
+def _filtered_cases(request) -> tuple[CaseFilterForm, QuerySet | None]:
+    """The list's filter form and its cases; None when a filter is refused (the form says why)."""
+    form = CaseFilterForm(request.GET or None, user=request.user)
+    if form.is_bound and not form.is_valid():
+        return form, None
+    return form, selectors.handled_cases(user=request.user, **(form.filters() if form.is_bound else {}))
+
+
+def _case_list_page(request, form: CaseFilterForm, cases: QuerySet | None, *, status: int = 200, error: str = ""):
+    page = Paginator(cases if cases is not None else Case.objects.none(), CASES_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "workbench/case_list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "now": timezone.now(), "error": error,
+        "export_limit": exporting.EXPORT_LIMIT,
+        "department": request.user.department if request.user.role == Role.DEPARTMENT_STAFF else None,
+    }, status=400 if cases is None else status)
+
+
 @login_required
 def case_list(request):
     """Every case the user handles or may look back on, in any status: filtered, newest first.
 
-    A department's staff see only their department's cases (and those given to them by name)."""
+    A department's staff see only the cases now with their department (and those given to them by name)."""
     _require_case_handler(request.user)
-    form = CaseFilterForm(request.GET or None)
-    status = 200
-    if form.is_bound and not form.is_valid():
-        cases, status = selectors.handled_cases(user=request.user).none(), 400
-    else:
-        cases = selectors.handled_cases(user=request.user, **(form.filters() if form.is_bound else {}))
-    page = Paginator(cases, CASES_PAGE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "workbench/case_list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "now": timezone.now(),
-        "department": request.user.department if request.user.role == Role.DEPARTMENT_STAFF else None,
-    }, status=status)
+    form, cases = _filtered_cases(request)
+    return _case_list_page(request, form, cases)
+
+
+@login_required
+def case_list_csv(request):
+    """The list under the same filters as a CSV file, streamed; no resident's personal data."""
+    _require_case_handler(request.user)
+    form, cases = _filtered_cases(request)
+    if cases is None:
+        return _case_list_page(request, form, cases)
+    count = cases.count()
+    if count > exporting.EXPORT_LIMIT:
+        return _case_list_page(request, form, cases, status=400, error=_(
+            "These filters match %(count)d cases; a download holds at most %(limit)d. Narrow the filters "
+            "(for example to a month or an area) and download again.") % {"count": count,
+                                                                           "limit": exporting.EXPORT_LIMIT})
+    return csv_stream_response(name=f"cases-{timezone.localdate():%Y%m%d}", header=exporting.COLUMNS,
+                               rows=exporting.case_rows(cases))
 
 
 def _numbers(case: Case) -> dict:
