@@ -107,6 +107,8 @@ def test_a_list_too_long_to_download_is_refused_with_a_way_out(handled, monkeypa
     assert response.status_code == 400
     assert "These filters match 2 cases; a download holds at most 1. Narrow the filters" in body
     assert "Too many to download at once (at most 1)" in body and "Download CSV" not in body
+    # Searching again or paging from here goes to the list, not to another download.
+    assert 'action="/workbench/cases/"' in body
     assert len(_csv(client.get(URL, {"status": "closed"}))) == 2  # narrowed: the header and one case
     client.cookies["cg_language"] = "zh-hans"
     assert "请缩小筛选范围" in client.get(URL).content.decode()
@@ -116,6 +118,7 @@ def test_the_list_page_links_to_the_export_of_what_it_shows(handled):
     client = handled["client"]
     body = client.get("/workbench/cases/", {"status": "closed", "page": "1"}).content.decode()
     assert f'href="{URL}?status=closed"' in body and ">Download CSV<" in body
+    assert 'href="/workbench/cases/?status=closed' not in body  # one page only: no page links
     assert "Download CSV" not in client.get("/workbench/cases/", {"q": "nothing-like-this"}).content.decode()
     client.cookies["cg_language"] = "zh-hans"
     assert ">下载 CSV<" in client.get("/workbench/cases/").content.decode()
