@@ -6,7 +6,7 @@ Nothing else in the project filters these tables for a user: pages, API, admin, 
 """
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from communitygrid.accounts.scopes import NOTHING, area_q
 from communitygrid.privacy import crypto
@@ -21,7 +21,8 @@ SEARCH_PURPOSE_PHONE = "exact search by phone number"
 
 
 def _own_person_rows(user) -> QuerySet:
-    return Person.objects.filter(pk=user.person_id) if user.person_id else Person.objects.none()
+    person_id = getattr(user, "person_id", None)
+    return Person.objects.filter(pk=person_id) if person_id else Person.objects.none()
 
 
 def person_queryset(*, user, action: str = "view") -> QuerySet[Person]:
@@ -162,6 +163,45 @@ def building_get(*, user, pk: int, action: str = "view") -> Building | None:
 
 def household_members(*, user, household: Household) -> QuerySet[Person]:
     return person_queryset(user=user, action="view").filter(household=household, is_active=True).order_by("id")
+
+
+# What a member of a household is shown about the others: who they are and how they are related,
+# as a household register (户口簿) lists them, and nothing else. Conservative on purpose: the ID
+# number, phone, birth date, gender, health, employment and care groups of a spouse or a lodger
+# are theirs, not the household's, and a lodger (租户) shares a household with strangers. The
+# name leaves masked (``str(person)``), as everywhere people are listed.
+OWN_HOUSEHOLD_MEMBER_FIELDS = ("id", "name", "household_role", "household_id")
+
+_ROLE_ORDER = Case(*(When(household_role=role, then=Value(n)) for n, role in enumerate(Person.HouseholdRole.values)),
+                   default=Value(len(Person.HouseholdRole.values)), output_field=IntegerField())
+
+
+def _own_households(user) -> QuerySet[Household]:
+    return household_queryset(user=user, action="view").filter(pk__in=_own_person_rows(user).values("household_id"))
+
+
+def own_household_get(*, user) -> Household | None:
+    """The household ``user``'s own person row belongs to, if they may see it; None otherwise."""
+    return _own_households(user).first()
+
+
+def own_household_members(*, user, household: Household | None = None) -> QuerySet[Person]:
+    """The active members of the household ``user``'s own person row belongs to, head first, with
+    only :data:`OWN_HOUSEHOLD_MEMBER_FIELDS` loaded: "who is registered in my household".
+
+    The household is the one :func:`household_queryset` lets the user reach as their own, so a
+    resident reads their own household and no other (``household`` narrows it further: another
+    household gives nothing). ``person_queryset`` is left as it is: a fellow member's record page,
+    reveal and export stay closed to the resident.
+
+    Not written to the access log: names (masked) and relationships are not protected fields, and
+    the log records reads of those (reveals, exports, searches), as on the masked staff pages.
+    """
+    own = _own_households(user)
+    if household is not None:
+        own = own.filter(pk=household.pk)
+    return (Person.objects.filter(household__in=own, is_active=True)
+            .only(*OWN_HOUSEHOLD_MEMBER_FIELDS).order_by(_ROLE_ORDER, "id"))
 
 
 def household_list(*, user, grid_code: str = "") -> QuerySet[Household]:

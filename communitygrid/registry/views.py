@@ -163,14 +163,19 @@ def person_verify(request, pk: int):
 
 
 def _household_page(request, household: Household, *, form=None, revealed=None, status=200):
+    resident_view = _resident_view(request.user)
+    # A resident's own record is the only person row they may open, yet they see who is registered
+    # in their household: the members' masked names and relationships, through their own selector.
+    members = (selectors.own_household_members(user=request.user, household=household) if resident_view
+               else selectors.household_members(user=request.user, household=household))
     context = {
         "household": household,
         "sensitive": _sensitive_rows(household, revealed or {}),
         "revealed": bool(revealed),
-        "members": selectors.household_members(user=request.user, household=household),
+        "members": members,
         "can_reveal": may(request.user, "reveal"),
         "form": form or RevealForm(model=Household),
-        "resident_view": _resident_view(request.user),
+        "resident_view": resident_view,
     }
     return render(request, "registry/household_detail.html", context, status=status)
 
@@ -179,6 +184,19 @@ def _household_page(request, household: Household, *, form=None, revealed=None, 
 def household_detail(request, pk: int):
     _require_people_access(request.user)
     return _household_page(request, _or_404(selectors.household_get(user=request.user, pk=pk)))
+
+
+@login_required
+def own_household(request):
+    """A resident's way to their household page; without one, a page saying so and what to do."""
+    user = request.user
+    _require_people_access(user)
+    if not _resident_view(user):
+        return redirect("registry:index")
+    household = selectors.own_household_get(user=user)
+    if household is not None:
+        return redirect("registry:household_detail", pk=household.pk)
+    return render(request, "registry/own_household_none.html", {"resident_view": True})
 
 
 @never_cache

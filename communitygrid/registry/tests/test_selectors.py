@@ -61,6 +61,59 @@ def test_a_resident_changes_nothing_and_a_resident_without_a_record_sees_nothing
         assert not queryset(user=stranger, action="view").exists()
 
 
+def test_a_resident_reads_the_members_of_their_own_household_by_name_and_relationship_only(users, city):
+    from communitygrid.testing import make_household
+
+    resident = users[Role.RESIDENT]
+    own = resident.person
+    lodger = Person.objects.create(household=own.household, grid=own.grid, name="王小明", gender="M",
+                                   birth_date="1990-05-01", household_role=Person.HouseholdRole.TENANT)
+    moved_out = Person.objects.create(household=own.household, grid=own.grid, name="李旧", gender="F",
+                                      birth_date="1950-02-01", household_role=Person.HouseholdRole.PARENT,
+                                      is_active=False)
+    Person.objects.filter(pk=own.pk).update(household_role=Person.HouseholdRole.CHILD)
+    head = Person.objects.filter(household=own.household).exclude(pk__in=[own.pk, lodger.pk, moved_out.pk]).get()
+    Person.objects.filter(pk=head.pk).update(household_role=Person.HouseholdRole.HEAD)
+    members = list(selectors.own_household_members(user=resident))
+    assert members == [head, own, lodger]  # the head first, then by relationship; no one who moved out
+    assert [str(member) for member in members] == [str(head), str(own), "王**"]  # masked, as in every list
+    # Nothing but the name and relationship leaves the database.
+    assert all(member.get_deferred_fields() >= {"id_number", "phone", "birth_date", "gender", "health_notes",
+                                                "registered_address", "emergency_contact_phone"}
+               for member in members)
+    # Asking for another household, or being a resident of none, gives nobody.
+    other = make_household(city.grids[0])
+    assert not selectors.own_household_members(user=resident, household=other).exists()
+    assert list(selectors.own_household_members(user=resident, household=own.household)) == [head, own, lodger]
+    assert selectors.own_household_get(user=resident) == own.household
+    homeless = make_user_for(Person.objects.create(grid=own.grid, name="赵独", gender="M", birth_date="1980-01-01"))
+    assert selectors.own_household_get(user=homeless) is None
+    assert not selectors.own_household_members(user=homeless).exists()
+    assert not selectors.own_household_members(user=make_user_for(None)).exists()
+    # The fellow members' own records stay closed: the rule for persons is unchanged.
+    assert list(selectors.person_queryset(user=resident, action="view")) == [own]
+
+
+def test_own_household_members_follows_the_household_scope_for_staff_too(users, city):
+    from django.contrib.auth.models import AnonymousUser
+
+    # A staff account linked to a person reaches its own household only where it may see households.
+    inside = Person.objects.filter(grid=city.grids[0]).order_by("id").last()
+    outside = Person.objects.filter(grid=city.grids[7]).order_by("id").first()
+    for person, expected in ((inside, True), (outside, False)):
+        worker = users[Role.GRID_WORKER]
+        worker.person = person
+        assert selectors.own_household_members(user=worker).exists() is expected
+    assert not selectors.own_household_members(user=users[Role.LEADER]).exists()
+    assert not selectors.own_household_members(user=AnonymousUser()).exists()
+
+
+def make_user_for(person):
+    from communitygrid.testing import make_user
+
+    return make_user(Role.RESIDENT, person=person)
+
+
 def test_anonymous_and_inactive_users_reach_nothing(users):
     from django.contrib.auth.models import AnonymousUser
 

@@ -155,7 +155,8 @@ def test_a_resident_sees_only_their_own_record(client, users, inside, city):
     assert client.get(reverse("registry:person_list"))["Location"] == reverse("registry:person_detail", args=[own.pk])
     household_page = client.get(reverse("registry:household_detail", args=[own.household_id]))
     assert household_page.status_code == 200
-    assert neighbour.name not in household_page.content.decode()
+    # A fellow member is listed by masked name only.
+    assert neighbour.name not in household_page.content.decode() and str(neighbour) in household_page.content.decode()
     response = client.post(reverse("registry:person_reveal", args=[own.pk]),
                            {"fields": ["id_number"], "purpose": "查看本人身份证号"})
     assert own.id_number.reveal() in response.content.decode()
@@ -277,6 +278,130 @@ def test_the_resident_view_keeps_values_masked_and_hides_who_verified(client, us
     assert "2026-01-05" in content and str(worker) not in content
     household = client.get(reverse("registry:household_detail", args=[own.household_id])).content.decode()
     assert own.household.address.reveal() not in household
+
+
+def _member_rows(response) -> list[list[str]]:
+    """The text of each cell of each body row of the page's members table."""
+    rows, state = [], {"in_body": False, "cell": None}
+
+    class Rows(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag == "tbody":
+                state["in_body"] = True
+            elif tag == "tr" and state["in_body"]:
+                rows.append([])
+            elif tag in ("th", "td") and state["in_body"]:
+                state["cell"] = []
+
+        def handle_endtag(self, tag):
+            if tag == "tbody":
+                state["in_body"] = False
+            elif tag in ("th", "td") and state["cell"] is not None:
+                rows[-1].append(" ".join("".join(state["cell"]).split()))
+                state["cell"] = None
+
+        def handle_data(self, data):
+            if state["cell"] is not None:
+                state["cell"].append(data)
+
+    Rows().feed(response.content.decode())
+    return rows
+
+
+def test_a_resident_sees_who_is_registered_in_their_household_masked_and_nothing_more(client, users):
+    resident = users[Role.RESIDENT]
+    own = resident.person
+    lodger = Person.objects.create(household=own.household, grid=own.grid, name="王小明", gender="M",
+                                   birth_date="1990-05-01", id_number="110101199005010011", phone="13912345678",
+                                   household_role=Person.HouseholdRole.TENANT)
+    others = list(Person.objects.filter(household=own.household).exclude(pk=own.pk))
+    signed_in(client, resident)
+    response = client.get(reverse("registry:own_household"), follow=True)
+    assert response.redirect_chain == [(reverse("registry:household_detail", args=[own.household_id]), 302)]
+    content = response.content.decode()
+    assert "Relationship to the head of household" in content
+    rows = _member_rows(response)
+    assert len(rows) == 3 and rows[0] == [str(own) + " (you)", "Head of household"]
+    assert ["王**", "Tenant / lodger"] in rows
+    for other in others:
+        assert [str(other), other.get_household_role_display()] in rows
+        for private in (other.name, other.id_number.reveal(), str(other.id_number), other.phone.reveal(),
+                        str(other.phone), other.birth_date.isoformat()):
+            assert private not in content, private
+        # Their record stays theirs: no link to it, and typing its address answers 404.
+        assert reverse("registry:person_detail", args=[other.pk]) not in content
+        assert client.get(reverse("registry:person_detail", args=[other.pk])).status_code == 404
+    assert reverse("registry:person_detail", args=[own.pk]) in content
+    # No protected field was read, so nothing is written to the access log (as on the masked staff pages).
+    assert not AccessLog.objects.exists()
+    assert lodger.pk  # (created above, listed masked)
+
+
+def test_a_resident_never_sees_the_members_of_another_household(client, users, city):
+    from communitygrid.testing import make_household
+
+    resident = users[Role.RESIDENT]
+    own = resident.person
+    signed_in(client, resident)
+    # A neighbouring household in the same grid and one in a grid far away, their names told apart
+    # from the resident's household (居民…) even when masked (邻*…, 远*…).
+    neighbours = make_household(city.grids[0], name_prefix="邻居")
+    far = make_household(city.grids[7], name_prefix="远方")
+    for other in (neighbours, far):
+        for url in (reverse("registry:household_detail", args=[other.pk]),
+                    reverse("registry:household_detail", args=[other.pk]) + f"?household={other.pk}"):
+            assert client.get(url).status_code == 404, url
+        assert client.post(reverse("registry:household_reveal", args=[other.pk]),
+                           {"fields": ["address"], "purpose": "查看邻居地址"}).status_code == 404
+        for member in other.members.all():
+            assert client.get(reverse("registry:person_detail", args=[member.pk])).status_code == 404
+        own_page = client.get(reverse("registry:household_detail", args=[own.household_id])
+                              + f"?household={other.pk}&pk={other.pk}").content.decode()
+        assert not any(str(member) in own_page or member.name in own_page for member in other.members.all())
+    # The household follows the resident's own row: moved next door, they see the new household
+    # and no longer the old one.
+    old_household = own.household
+    Person.objects.filter(pk=own.pk).update(household=neighbours)
+    rows = _member_rows(client.get(reverse("registry:own_household"), follow=True))
+    expected = [str(member) for member in neighbours.members.exclude(pk=own.pk)] + [str(own) + " (you)"]
+    assert sorted(cells[0] for cells in rows) == sorted(expected) and all(name.startswith("邻") for name in expected[:2])
+    assert client.get(reverse("registry:household_detail", args=[old_household.pk])).status_code == 404
+
+
+def test_a_resident_in_no_household_or_without_a_record_is_told_so(client, users, inside):
+    from communitygrid.testing import make_user
+
+    alone = Person.objects.create(grid=inside.grid, name="赵独", gender="M", birth_date="1980-01-01")
+    resident = make_user(Role.RESIDENT, person=alone)
+    signed_in(client, resident)
+    record = client.get(reverse("registry:person_detail", args=[alone.pk])).content.decode()
+    assert reverse("registry:own_household") in record  # the way to "My household" is there
+    response = client.get(reverse("registry:own_household"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Your record is not linked to a household yet" in content and "grid worker" in content
+    assert inside.household.code not in content and str(inside) not in content
+    signed_in(client, make_user(Role.RESIDENT))
+    response = client.get(reverse("registry:own_household"))
+    assert response.status_code == 200
+    assert "not yet matched to a record" in response.content.decode()
+
+
+def test_staff_keep_the_full_members_table_and_no_my_household_page(client, users, inside):
+    staff = users[Role.COMMUNITY_STAFF]
+    # Staff linked to a record of their own (the resident's fellow member) keep the staff view.
+    staff.person = inside.household.members.exclude(pk=users[Role.RESIDENT].person_id).first()
+    staff.save(update_fields=["person"])
+    signed_in(client, staff)
+    assert client.get(reverse("registry:own_household"))["Location"] == reverse("registry:index")
+    response = client.get(reverse("registry:household_detail", args=[inside.household_id]))
+    content = response.content.decode()
+    assert "Relationship to the head of household" not in content and "(you)" not in content
+    rows = _member_rows(response)
+    members = list(inside.household.members.order_by("id"))
+    assert rows == [[m.name, m.get_household_role_display(), m.birth_date.isoformat(), str(m.id_number)]
+                    for m in members]
+    assert all(reverse("registry:person_detail", args=[m.pk]) in content for m in members)
 
 
 def test_staff_still_see_their_registry_links(client, users, inside):
