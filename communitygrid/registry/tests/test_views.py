@@ -411,3 +411,12 @@ def test_staff_still_see_their_registry_links(client, users, inside):
     assert {"registry:person_list", "registry:building_list", "registry:household_detail",
             "registry:building_detail"} <= names
     assert all(status == 200 for _page, status in walked.values()), walked
+
+
+def test_the_resident_household_page_reads_in_chinese(client, users):
+    resident = users[Role.RESIDENT]
+    signed_in(client, resident)
+    client.cookies["cg_language"] = "zh-hans"
+    content = client.get(reverse("registry:own_household"), follow=True).content.decode()
+    for text in ("本户登记的成员", "与户主关系", "（本人）", "户主", "配偶", "姓名"):
+        assert text in content, text
