@@ -57,3 +57,24 @@ def test_the_reveal_check_boxes_sit_beside_their_labels(page, users, city, elder
     text = label.bounding_box()
     assert box["width"] <= 64 and box["height"] <= 64  # was the full width of the form
     assert abs((box["y"] + box["height"] / 2) - (text["y"] + text["height"] / 2)) < 12  # on the same line
+
+
+@pytest.mark.parametrize(("language", "elder"), [("zh-hans", False), ("en", True)])
+def test_the_resident_household_pages_pass_axe(page, users, city, language, elder):
+    from communitygrid.testing import make_user
+
+    resident = users[Role.RESIDENT]
+    sign_in(page, resident.username)
+    page.context.add_cookies([{"name": "cg_language", "value": language, "url": page.url},
+                              {"name": "cg_elder", "value": "1" if elder else "0", "url": page.url}])
+    page.goto("/registry/households/mine/")
+    assert page.url.endswith(f"/registry/households/{resident.person.household_id}/")
+    assert page.locator("table[aria-labelledby=h-members] tbody tr").count() == 2
+    assert serious_violations(page) == []
+    alone = make_user(Role.RESIDENT, person=Person.objects.create(grid=city.grids[0], name="赵独", gender="M",
+                                                                  birth_date="1980-01-01"))
+    page.context.clear_cookies()
+    sign_in(page, alone.username)
+    page.goto("/registry/households/mine/")
+    assert page.locator("h1").count() == 1 and page.locator("[role=status]").count() >= 1
+    assert serious_violations(page) == []
