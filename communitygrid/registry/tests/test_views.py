@@ -309,6 +309,7 @@ def _member_rows(response) -> list[list[str]]:
 
 
 def test_a_resident_sees_who_is_registered_in_their_household_masked_and_nothing_more(client, users):
+    client.cookies["cg_language"] = "en"  # the assertions read the English page
     resident = users[Role.RESIDENT]
     own = resident.person
     lodger = Person.objects.create(household=own.household, grid=own.grid, name="王小明", gender="M",
@@ -338,6 +339,7 @@ def test_a_resident_sees_who_is_registered_in_their_household_masked_and_nothing
 
 
 def test_a_resident_never_sees_the_members_of_another_household(client, users, city):
+    client.cookies["cg_language"] = "en"  # the assertions read the English page
     from communitygrid.testing import make_household
 
     resident = users[Role.RESIDENT]
@@ -369,6 +371,7 @@ def test_a_resident_never_sees_the_members_of_another_household(client, users, c
 
 
 def test_a_resident_in_no_household_or_without_a_record_is_told_so(client, users, inside):
+    client.cookies["cg_language"] = "en"  # the assertions read the English page
     from communitygrid.testing import make_user
 
     alone = Person.objects.create(grid=inside.grid, name="赵独", gender="M", birth_date="1980-01-01")
@@ -388,6 +391,7 @@ def test_a_resident_in_no_household_or_without_a_record_is_told_so(client, users
 
 
 def test_staff_keep_the_full_members_table_and_no_my_household_page(client, users, inside):
+    client.cookies["cg_language"] = "en"  # the assertions read the English page
     staff = users[Role.COMMUNITY_STAFF]
     # Staff linked to a record of their own (the resident's fellow member) keep the staff view.
     staff.person = inside.household.members.exclude(pk=users[Role.RESIDENT].person_id).first()
