@@ -165,11 +165,12 @@ def household_members(*, user, household: Household) -> QuerySet[Person]:
     return person_queryset(user=user, action="view").filter(household=household, is_active=True).order_by("id")
 
 
-# What a member of a household is shown about the others: who they are and how they are related,
-# as a household register (户口簿) lists them, and nothing else. Conservative on purpose: the ID
-# number, phone, birth date, gender, health, employment and care groups of a spouse or a lodger
-# are theirs, not the household's, and a lodger (租户) shares a household with strangers. The
-# name leaves masked (``str(person)``), as everywhere people are listed.
+# What a member of a household is shown about the others: who they are and how they are related
+# to the head, as a household register (户口簿) lists them, and nothing else. Conservative on
+# purpose: a household here may hold lodgers (租户) and other non-relatives, who are strangers to
+# one another, so the ID number, phone, birth date (a paper register shows it, but with a masked
+# name it is what singles a person out), gender, health, employment and care groups stay with the
+# member's own record. The name leaves masked (``str(person)``), as everywhere people are listed.
 OWN_HOUSEHOLD_MEMBER_FIELDS = ("id", "name", "household_role", "household_id")
 
 _ROLE_ORDER = Case(*(When(household_role=role, then=Value(n)) for n, role in enumerate(Person.HouseholdRole.values)),
