@@ -16,11 +16,18 @@ BOM = "\ufeff"
 STREAM_BATCH = 500
 
 
+# A text cell starting with one of these is read as a formula by spreadsheet programs (CSV
+# injection, and openpyxl writes such a string as a formula): it gets a leading apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value):
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
     return "" if value is None else value
 
 

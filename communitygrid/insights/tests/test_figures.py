@@ -268,3 +268,12 @@ def test_cockpit_page_shows_the_figures_with_links(client, built, city, users, a
     assert panel.status_code == 200 and 'id="panel"' in panel.content.decode()
     listing = client.get("/insights/cases/", {"measure": "open"})
     assert listing.status_code == 200
+
+
+def test_a_text_cell_that_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    from communitygrid.insights.exports import _cell, csv_stream_response
+
+    assert [_cell(v) for v in ("=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "网格 -1", -3, None)] == [
+        "'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "网格 -1", -3, ""]
+    body = b"".join(csv_stream_response(name="t", header=["a"], rows=[["=1+1"]]).streaming_content).decode()
+    assert body.splitlines()[1] == "'=1+1"
