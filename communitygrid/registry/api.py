@@ -17,6 +17,7 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import BeforeValidator
 
+from communitygrid.accounts.models import Role
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors
@@ -228,12 +229,18 @@ def list_households(request, grid: str = ""):
 
 @router.get("/households/{household_id}", response={200: HouseholdDetailOut, **ERRORS})
 def get_household(request, household_id: int):
-    """One household and the members the caller may see; 404 outside scope."""
+    """One household and the members the caller may see; 404 outside scope. A resident reading
+    their own household gets everyone registered in it (masked name and relationship), as the
+    resident's household page shows them."""
     _require_people_access(request)
-    household = selectors.household_get(user=request.auth, pk=household_id)
+    user = request.auth
+    household = selectors.household_get(user=user, pk=household_id)
     if household is None:
         raise HttpError(404, _("No such record in your area."))
-    household.visible_members = list(selectors.household_members(user=request.auth, household=household))
+    resident = user.role == Role.RESIDENT and not user.is_superuser
+    household.visible_members = list(
+        selectors.own_household_members(user=user, household=household) if resident
+        else selectors.household_members(user=user, household=household))
     return household
 
 

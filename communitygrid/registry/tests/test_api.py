@@ -123,8 +123,16 @@ def test_a_resident_reaches_only_their_own_record(client, users):
     assert [item["id"] for item in body["items"]] == [resident.person_id]
     households = client.get(f"{BASE}/households").json()
     assert [item["id"] for item in households["items"]] == [resident.person.household_id]
-    detail = client.get(f"{BASE}/households/{resident.person.household_id}").json()
-    assert [member["id"] for member in detail["members"]] == [resident.person_id]
+    detail = client.get(f"{BASE}/households/{resident.person.household_id}")
+    # Everyone registered in their own household, by masked name and relationship only.
+    household = resident.person.household
+    assert {member["id"] for member in detail.json()["members"]} == set(
+        household.members.filter(is_active=True).values_list("pk", flat=True))
+    assert set(detail.json()["members"][0]) == {"id", "name", "household_role"}
+    assert not any(value in detail.content.decode() for value in all_plaintexts())
+    # A fellow member's own record stays closed to the resident.
+    fellow = household.members.exclude(pk=resident.person_id).first()
+    assert client.get(f"{BASE}/persons/{fellow.pk}").status_code == 404
     buildings = client.get(f"{BASE}/buildings").json()
     assert buildings["count"] == 1
 
