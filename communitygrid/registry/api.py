@@ -237,10 +237,13 @@ def get_household(request, household_id: int):
     household = selectors.household_get(user=user, pk=household_id)
     if household is None:
         raise HttpError(404, _("No such record in your area."))
-    resident = user.role == Role.RESIDENT and not user.is_superuser
-    household.visible_members = list(
-        selectors.own_household_members(user=user, household=household) if resident
-        else selectors.household_members(user=user, household=household))
+    if user.role == Role.RESIDENT and not user.is_superuser:
+        # Names masked, as on the resident's household page (str() of a person masks it).
+        household.visible_members = [
+            {"id": member.pk, "name": str(member), "household_role": member.household_role}
+            for member in selectors.own_household_members(user=user, household=household)]
+    else:
+        household.visible_members = list(selectors.household_members(user=user, household=household))
     return household
 
 

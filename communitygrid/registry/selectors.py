@@ -178,7 +178,10 @@ _ROLE_ORDER = Case(*(When(household_role=role, then=Value(n)) for n, role in enu
 
 
 def _own_households(user) -> QuerySet[Household]:
-    return household_queryset(user=user, action="view").filter(pk__in=_own_person_rows(user).values("household_id"))
+    """The household of the user's own record while both are active: a resident whose record was
+    closed (moved out, deceased) no longer reads who lives in their former household."""
+    rows = _own_person_rows(user).filter(is_active=True)
+    return household_queryset(user=user, action="view").filter(pk__in=rows.values("household_id"), is_active=True)
 
 
 def own_household_get(*, user) -> Household | None:

@@ -130,9 +130,15 @@ def test_a_resident_reaches_only_their_own_record(client, users):
         household.members.filter(is_active=True).values_list("pk", flat=True))
     assert set(detail.json()["members"][0]) == {"id", "name", "household_role"}
     assert not any(value in detail.content.decode() for value in all_plaintexts())
-    # A fellow member's own record stays closed to the resident.
+    # A fellow member's own record stays closed to the resident, and their name is masked.
     fellow = household.members.exclude(pk=resident.person_id).first()
+    assert fellow.name not in detail.content.decode()
+    assert {m["name"] for m in detail.json()["members"]} >= {str(fellow)}
     assert client.get(f"{BASE}/persons/{fellow.pk}").status_code == 404
+    # Once the resident's own record is closed (moved out), they no longer read who lives there.
+    type(fellow).objects.filter(pk=resident.person_id).update(is_active=False)
+    after = client.get(f"{BASE}/households/{resident.person.household_id}")
+    assert after.status_code == 404 or after.json()["members"] == []
     buildings = client.get(f"{BASE}/buildings").json()
     assert buildings["count"] == 1
 

@@ -390,6 +390,17 @@ def test_a_resident_in_no_household_or_without_a_record_is_told_so(client, users
     assert "not yet matched to a record" in response.content.decode()
 
 
+def test_a_resident_whose_record_was_closed_no_longer_reads_their_former_household(client, users):
+    client.cookies["cg_language"] = "en"
+    resident = users[Role.RESIDENT]
+    fellow = Person.objects.filter(household=resident.person.household).exclude(pk=resident.person_id).first()
+    signed_in(client, resident)
+    assert str(fellow) in client.get(reverse("registry:own_household"), follow=True).content.decode()
+    Person.objects.filter(pk=resident.person_id).update(is_active=False)  # moved out
+    content = client.get(reverse("registry:own_household"), follow=True).content.decode()
+    assert "Your record is not linked to a household yet" in content and str(fellow) not in content
+
+
 def test_staff_keep_the_full_members_table_and_no_my_household_page(client, users, inside):
     client.cookies["cg_language"] = "en"  # the assertions read the English page
     staff = users[Role.COMMUNITY_STAFF]
