@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The byte-order mark lets spreadsheet programs read the Chinese text as UTF-8.
@@ -21,25 +22,40 @@ STREAM_BATCH = 500
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value):
+def _value(value):
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    if isinstance(value, Promise):  # a translated label
+        return str(value)
     return "" if value is None else value
+
+
+def _cell(value):
+    """A CSV cell: text a spreadsheet would run as a formula gets a leading apostrophe."""
+    value = _value(value)
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+def _xlsx_cell(sheet, value):
+    """An XLSX cell: text is written as text (openpyxl would store "=…" as a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=_value(value))
+    if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+        cell.data_type = "s"
+    return cell
 
 
 def table_response(*, name: str, columns: list[tuple[str, str]], rows: list[dict], fmt: str) -> HttpResponse:
     header = [str(label) for _key, label in columns]
-    body = [[_cell(row.get(key)) for key, _label in columns] for row in rows]
     if fmt == "csv":
         buffer = io.StringIO()
         buffer.write(BOM)
         writer = csv.writer(buffer)
         writer.writerow(header)
-        writer.writerows(body)
+        writer.writerows([_cell(row.get(key)) for key, _label in columns] for row in rows)
         response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     else:
         from openpyxl import Workbook
@@ -47,8 +63,8 @@ def table_response(*, name: str, columns: list[tuple[str, str]], rows: list[dict
         book = Workbook(write_only=True)
         sheet = book.create_sheet(title=name[:31])
         sheet.append(header)
-        for line in body:
-            sheet.append(line)
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, row.get(key)) for key, _label in columns])
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(out.getvalue(), content_type=XLSX_TYPE)

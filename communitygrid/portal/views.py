@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -180,7 +181,8 @@ def verify(request):
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         for key in (SESSION_CHALLENGE, SESSION_PHONE, SESSION_SCREEN_CODE, SESSION_NEXT):
             request.session.pop(key, None)
-        request.session[SESSION_SIGNUP_FLOW] = True
+        if urlsplit(nxt).path == reverse("portal:new"):  # on the way to the request form
+            request.session[SESSION_SIGNUP_FLOW] = True
         sign_in_event_record(outcome=SignInEvent.Outcome.SUCCESS, username=user.username, user=user, request=request)
         if created:
             messages.success(request, _("Welcome! Your account is ready."))

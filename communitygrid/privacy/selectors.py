@@ -13,12 +13,19 @@ REVIEWER_ROLES = {Role.COMMUNITY_STAFF, Role.STREET_STAFF, Role.DISTRICT_STAFF}
 
 
 def about_own_record_q(user) -> Q:
-    """Entries whose subject is the user's own registry record or their household."""
+    """Entries whose subject is the user's own registry record, their household, or the mobile
+    number they signed in with (read by the handlers of a case they reported, to call back)."""
+    from communitygrid.accounts.models import ResidentPhone
+
+    q = scopes.NOTHING
+    phone_id = ResidentPhone.objects.filter(user_id=user.pk).values_list("pk", flat=True).first() if user.pk else None
+    if phone_id:
+        q = Q(subject_type=ResidentPhone._meta.label_lower, subject_id=phone_id)
     person_id = getattr(user, "person_id", None)
     if not person_id:
-        return scopes.NOTHING
+        return q
     person_model = get_user_model()._meta.get_field("person").related_model
-    q = Q(subject_type=person_model._meta.label_lower, subject_id=person_id)
+    q |= Q(subject_type=person_model._meta.label_lower, subject_id=person_id)
     household_field = person_model._meta.get_field("household")
     household_id = person_model.objects.filter(pk=person_id).values_list(household_field.attname, flat=True).first()
     if household_id:

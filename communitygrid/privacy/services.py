@@ -88,8 +88,12 @@ def _label(obj: models.Model) -> str:
 
 
 def sensitive_reveal(*, actor, obj: models.Model, fields: list[str], purpose: str,
-                     ip_address: str | None = None) -> dict[str, str]:
+                     ip_address: str | None = None, within: models.Model | None = None) -> dict[str, str]:
     """The plaintext of ``fields`` of ``obj``, after the role, scope and purpose checks.
+
+    ``within``: the record that is the reason to read ``obj`` when ``obj`` has no area of its
+    own (a case, for its reporter's mobile number): the entry takes its grid, so the area's
+    reviewers see it, and names it in its label.
 
     Raises PermissionDenied when the actor may not reveal this record, ValidationError
     (on ``fields`` or ``purpose``) on bad input. Writes exactly one AccessLog row.
@@ -116,8 +120,9 @@ def sensitive_reveal(*, actor, obj: models.Model, fields: list[str], purpose: st
             action=AccessLog.Action.REVEAL,
             subject_type=model._meta.label_lower,
             subject_id=current.pk,
-            subject_label=_label(current),
-            subject_grid_id=_subject_grid_id(current),
+            subject_label=_label(current) if within is None else
+            f"{_label(current)} · {within._meta.verbose_name} #{within.pk}"[:200],
+            subject_grid_id=_subject_grid_id(current if within is None else within),
             fields=names,
             purpose=text,
             count=1,

@@ -140,6 +140,15 @@ def _numbers(case: Case) -> dict:
     return numbers
 
 
+def _reporter_name(case: Case, numbers: dict) -> str:
+    """The reporter's name, or "" when it would only repeat their masked number (an account made
+    at sign-up by mobile number is named by that number, masked)."""
+    if not case.reporter_id:
+        return ""
+    name = str(case.reporter)
+    return "" if "reporter" in numbers and name == str(numbers["reporter"][0].phone) else name
+
+
 def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = None, status: int = 200,
                call_back: CallBackForm | None = None, revealed: dict | None = None):
     user = request.user
@@ -160,6 +169,7 @@ def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = N
         "case": case, "due": selectors.due_of(case), "overdue": case.is_overdue(timezone.now()), "now": timezone.now(),
         "timeline": timeline, "entries": entries, "page_errors": page_errors,
         "reporter_phone": numbers["reporter"][0].phone if "reporter" in numbers else None,
+        "reporter_name": _reporter_name(case, numbers),
         "call_back": call_back or (CallBackForm(choices=[(who, label) for who, (_o, _f, label) in numbers.items()],
                                                 auto_id="id_call_%s") if numbers else None),
         "revealed": revealed or {},
@@ -192,7 +202,7 @@ def case_call_back(request, case_id: int):
     obj, field, _label = numbers[who]
     try:
         values = sensitive_reveal(actor=request.user, obj=obj, fields=[field], purpose=form.cleaned_data["purpose"],
-                                  ip_address=client_ip(request))
+                                  ip_address=client_ip(request), within=case if obj is not case else None)
     except ValidationError as error:
         for name, errors in (error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}).items():
             form.add_error(name if name in form.fields else None, errors)

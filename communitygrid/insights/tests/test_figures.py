@@ -277,3 +277,14 @@ def test_a_text_cell_that_a_spreadsheet_would_run_as_a_formula_is_written_as_tex
         "'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM(A1)", "网格 -1", -3, ""]
     body = b"".join(csv_stream_response(name="t", header=["a"], rows=[["=1+1"]]).streaming_content).decode()
     assert body.splitlines()[1] == "'=1+1"
+
+    # In XLSX the text is stored as text, as typed (no apostrophe, no formula).
+    import io
+
+    from openpyxl import load_workbook
+
+    from communitygrid.insights.exports import table_response
+
+    response = table_response(name="t", columns=[("a", "A")], rows=[{"a": "=1+1"}], fmt="xlsx")
+    cell = load_workbook(io.BytesIO(response.content)).active["A2"]
+    assert (cell.value, cell.data_type) == ("=1+1", "s")

@@ -54,6 +54,12 @@ def test_the_form_is_step_3_of_3_only_on_the_way_in_from_sign_up(client, django_
     page = client.post("/portal/new/", {"category": "", "description": "", "where": "here"})
     assert page.status_code == 400 and STEPS in page.content.decode()  # still on the way in
 
+    # Signing in by code to look at one's requests is not the way in to the form.
+    client.logout()
+    ask_code(client, phone="13812345679", next="/portal/requests/")
+    client.post("/portal/verify/", {"code": screen_code(client)})
+    assert STEPS not in client.get("/portal/new/").content.decode()
+
     # A resident who signs in otherwise and comes from the home page is not in a sign-up flow.
     other = django_user_model.objects.create_user("resident-by-password", password="x-long-password-1", role=Role.RESIDENT)
     client.logout()

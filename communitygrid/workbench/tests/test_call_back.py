@@ -7,6 +7,7 @@ import pytest
 from communitygrid.accounts.models import ResidentPhone, Role
 from communitygrid.cases import services as case_services
 from communitygrid.privacy.models import AccessLog
+from communitygrid.privacy.selectors import access_log_queryset, own_record_access_queryset
 from communitygrid.testing import make_user
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,7 @@ def reported(city, users, client):
     if case.assignee_id != worker.pk:
         case_services.case_redispatch(case=case, actor=users[Role.COMMUNITY_STAFF], assignee=worker)
     client.force_login(worker)
-    return {"case": case, "resident": resident, "worker": worker, "client": client}
+    return {"case": case, "resident": resident, "worker": worker, "client": client, "users": users}
 
 
 def test_the_case_page_names_the_reporter_with_the_number_masked(reported):
@@ -42,7 +43,12 @@ def test_showing_the_number_needs_a_purpose_and_is_logged(reported):
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
     log = AccessLog.objects.get()
     assert (log.actor, log.action, log.fields, log.purpose) == (reported["worker"], "reveal", ["phone"], "约上门探访的时间")
-    assert PHONE not in log.subject_label
+    assert PHONE not in log.subject_label and f"#{case.pk}" in log.subject_label
+    # The entry lies in the case's grid, so the area's reviewers see it, and the resident sees
+    # who read their number on their "who read my data" page.
+    assert log.subject_grid_id == case.grid_id
+    assert access_log_queryset(user=reported["users"][Role.COMMUNITY_STAFF]).filter(pk=log.pk).exists()
+    assert own_record_access_queryset(user=reported["resident"]).filter(pk=log.pk).exists()
     # Shown on that response only: the next visit is masked again.
     assert PHONE not in client.get(f"/workbench/cases/{case.pk}/").content.decode()
 
@@ -82,6 +88,16 @@ def test_a_hotline_callers_number_is_shown_the_same_way(city, users, client):
     client.force_login(staff)
     body = client.get(f"/workbench/cases/{case.pk}/").content.decode()
     assert "王先生" in body and "137****1111" in body and "13700001111" not in body
+    assert "工作人员登记（热线来电或巡查发现）" in body  # no resident reported it
     response = client.post(f"/workbench/cases/{case.pk}/call-back", {"who": "caller", "purpose": "回访处理结果"})
     assert response.status_code == 200 and 'href="tel:13700001111"' in response.content.decode()
     assert AccessLog.objects.get().fields == ["caller_phone"]
+
+
+def test_an_account_named_by_its_masked_number_is_not_named_twice(reported):
+    resident = reported["resident"]
+    resident.display_name = "139****5678"  # as sign-up by mobile number names an account
+    resident.save(update_fields=["display_name"])
+    body = reported["client"].get(f"/workbench/cases/{reported['case'].pk}/").content.decode()
+    contact = body.split('id="h-contact"')[1].split("</dl>")[0]
+    assert contact.count("139****5678") == 1
