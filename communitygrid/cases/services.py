@@ -451,12 +451,14 @@ def _locate(*, lon, lat, building_id, room_id, at_home: bool, reporter: User | N
     return _Place(household.grid, building.lon if building else None, building.lat if building else None, building, room)
 
 
-def _care_groups(reporter: User | None) -> list[str]:
+def _care_groups(reporter: User | None) -> list:
+    """The reporter's special-care groups (``CareTag`` rows): the tier note stores their codes and
+    names them in each reader's language."""
     if reporter is None or reporter.person_id is None:
         return []
     from communitygrid.registry.models import PersonCareTag
 
-    return [str(link.tag) for link in PersonCareTag.objects.filter(person_id=reporter.person_id).select_related("tag")]
+    return [link.tag for link in PersonCareTag.objects.filter(person_id=reporter.person_id).select_related("tag")]
 
 
 def likely_duplicates(case: Case, *, limit: int = 5) -> list[Case]:

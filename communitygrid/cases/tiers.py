@@ -78,7 +78,7 @@ def raise_one(tier: str) -> str:
     return TIER_ORDER[min(index + 1, len(TIER_ORDER) - 1)]
 
 
-def classify(*, category: Category, description: str, care_groups: list[str], channel: str) -> tuple[str, Note]:
+def classify(*, category: Category, description: str, care_groups: list, channel: str) -> tuple[str, Note]:
     """The case's tier and the reasons for it (worded when read: cases.wording), from the
     category and the raising rules."""
     from communitygrid.cases.models import Channel

@@ -89,6 +89,8 @@ class Note:
 
 
 def _stored(value):
+    if isinstance(value, list):  # the special-care groups: their codes
+        return [getattr(item, "code", item) for item in value]
     if hasattr(value, "pk"):
         return value.pk
     if isinstance(value, dt.datetime):
@@ -113,7 +115,7 @@ def _word(name: str, value) -> object:
 
         return moment(value)  # "March 2, 2026 10:00", "2026年3月2日 10:00", as the notices say theirs
     if name == "groups":
-        return str(LIST_SEPARATOR).join(value)
+        return str(LIST_SEPARATOR).join(str(item) for item in value)
     return value
 
 
@@ -149,4 +151,11 @@ def _loaded(name: str, value):
         return found
     if name == "at":
         return dt.datetime.fromisoformat(value) if value else None
+    if name == "groups":
+        # Codes of special-care groups, named in the reader's language; a value that is not a
+        # code (notes written before codes were stored: the names themselves) is shown as it is.
+        from communitygrid.registry.models import CareTag
+
+        tags = {tag.code: tag for tag in CareTag.objects.filter(code__in=[str(item) for item in value])}
+        return [tags.get(item, item) for item in value]
     return value

@@ -93,9 +93,20 @@ def test_every_wording_has_a_chinese_translation():
             assert any("\u4e00" <= ch <= "\u9fff" for ch in str(message)), code
 
 
-def test_a_list_in_a_note_takes_the_readers_list_punctuation():
-    parts = wording.Note().add("tier_care_group", groups=["空巢老人", "独居老人"]).parts
+@pytest.mark.django_db
+def test_special_care_groups_are_named_in_the_readers_language_and_list_punctuation():
+    from communitygrid.registry.models import CareTag
+
+    tags = [CareTag.objects.create(code="t_empty_nest", name="空巢老人", name_en="Empty-nest elderly"),
+            CareTag.objects.create(code="t_alone", name="独居老人", name_en="Living alone")]
     with translation.override("zh-hans"):
-        assert wording.render({"why": parts}, action="submit") == "诉求人属于重点关爱人群：空巢老人、独居老人"
+        note = wording.Note().add("tier_care_group", groups=tags)
+    assert note.parts[0]["params"]["groups"] == ["t_empty_nest", "t_alone"]  # codes, not words
+    assert note.text == "诉求人属于重点关爱人群：空巢老人、独居老人"
     with translation.override("en"):
-        assert wording.render({"why": parts}, action="submit") == "reporter in a special-care group: 空巢老人, 独居老人"
+        assert (wording.render({"why": note.parts}, action="submit")
+                == "reporter in a special-care group: Empty-nest elderly, Living alone")
+    # A note written before codes were stored keeps its names.
+    old = wording.Note().add("tier_care_group", groups=["空巢老人"]).parts
+    with translation.override("en"):
+        assert wording.render({"why": old}, action="submit") == "reporter in a special-care group: 空巢老人"
