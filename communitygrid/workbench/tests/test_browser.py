@@ -42,7 +42,8 @@ def _prepare(page, users, city, mode):
     worker = users[Role.GRID_WORKER]
     staff = users[Role.COMMUNITY_STAFF]
     case = case_services.case_submit(submitted_by=staff, channel="hotline", category_code="repair_streetlight",
-                                     description="3号楼前路灯不亮", lon=120.005, lat=30.005).case
+                                     description="3号楼前路灯不亮", lon=120.005, lat=30.005, caller_name="王先生",
+                                     caller_phone="13700001111").case
     if case.assignee_id != worker.pk:
         case_services.case_redispatch(case=case, actor=staff, assignee=worker)
     household = make_household(city.grids[0], members=1, name_prefix="独居")
@@ -74,6 +75,18 @@ def test_worker_handles_a_case_and_a_visit_end_to_end(reference_data, page, user
     _axe(page, "inbox")
     page.click(f"a[href='/workbench/cases/{case.pk}/']")
     _axe(page, "case page")
+    # The caller's number, to call back: by keyboard, a purpose first, then shown on this page only.
+    page.locator("section[aria-labelledby=h-contact] summary").focus()
+    page.keyboard.press("Enter")
+    page.locator("form[action$='/call-back'] button[type=submit]").click()
+    assert page.locator("form[action$='/call-back'] .field-error").count() == 1
+    _axe(page, "call-back form with an error")
+    page.fill("form[action$='/call-back'] textarea[name=purpose]", "回访处理结果 to report back")
+    page.locator("form[action$='/call-back'] button[type=submit]").click()
+    assert page.locator("a[href='tel:13700001111']").count() == 1
+    _axe(page, "number shown")
+    page.goto(f"/workbench/cases/{case.pk}/")
+    assert page.locator("a[href='tel:13700001111']").count() == 0
     page.get_by_role("button", name=words["accept"], exact=True).click()
     page.wait_for_url(f"**/workbench/cases/{case.pk}/")
     assert Case.objects.get(pk=case.pk).status == Status.ACCEPTED
