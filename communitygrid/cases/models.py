@@ -93,6 +93,11 @@ class Category(models.Model):
     def label(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name
 
+    @property
+    def full_label(self) -> str:
+        """"维修便民 · 路灯不亮": a leaf with its group, as lists and exports name it."""
+        return f"{self.parent.label} · {self.label}" if self.parent_id else self.label
+
 
 class Status(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")

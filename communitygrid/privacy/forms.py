@@ -3,10 +3,23 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.privacy.fields import models_with_encrypted_fields
+
+
+class RevealErrorsMixin:
+    """For a form that asks for a reveal: the errors ``privacy.services.sensitive_reveal`` raises
+    (on its ``fields`` or ``purpose``), shown on the form's field of that name, or the form's own."""
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                self.add_error(field if field in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
 
 
 def _record_type_choices():

@@ -17,10 +17,8 @@ def about_own_record_q(user) -> Q:
     number they signed in with (read by the handlers of a case they reported, to call back)."""
     from communitygrid.accounts.models import ResidentPhone
 
-    q = scopes.NOTHING
-    phone_id = ResidentPhone.objects.filter(user_id=user.pk).values_list("pk", flat=True).first() if user.pk else None
-    if phone_id:
-        q = Q(subject_type=ResidentPhone._meta.label_lower, subject_id=phone_id)
+    q = Q(subject_type=ResidentPhone._meta.label_lower,
+          subject_id__in=ResidentPhone.objects.filter(user_id=user.pk).values("pk")) if user.pk else scopes.NOTHING
     person_id = getattr(user, "person_id", None)
     if not person_id:
         return q

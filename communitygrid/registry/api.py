@@ -17,7 +17,6 @@ from ninja.errors import HttpError
 from ninja.pagination import paginate
 from pydantic import BeforeValidator
 
-from communitygrid.accounts.models import Role
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors
@@ -237,13 +236,10 @@ def get_household(request, household_id: int):
     household = selectors.household_get(user=user, pk=household_id)
     if household is None:
         raise HttpError(404, _("No such record in your area."))
-    if user.role == Role.RESIDENT and not user.is_superuser:
-        # Names masked, as on the resident's household page (str() of a person masks it).
-        household.visible_members = [
-            {"id": member.pk, "name": str(member), "household_role": member.household_role}
-            for member in selectors.own_household_members(user=user, household=household)]
-    else:
-        household.visible_members = list(selectors.household_members(user=user, household=household))
+    members = selectors.visible_household_members(user=user, household=household)
+    # A resident is given names masked, as on their household page (str() of a person masks it).
+    household.visible_members = ([{"id": m.pk, "name": str(m), "household_role": m.household_role} for m in members]
+                                 if selectors.sees_as_resident(user) else list(members))
     return household
 
 

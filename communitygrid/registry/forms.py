@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from communitygrid.privacy.fields import EncryptedField
+from communitygrid.privacy.forms import RevealErrorsMixin
 from communitygrid.registry.selectors import care_tags
 from communitygrid.registry.validators import normalise_phone, parse_id_number
 
@@ -43,7 +43,7 @@ class BuildingSearchForm(forms.Form):
     grid = forms.CharField(label=_("Grid or area code"), required=False, max_length=64)
 
 
-class RevealForm(forms.Form):
+class RevealForm(RevealErrorsMixin, forms.Form):
     """Which masked fields to show, and why (both required; the purpose is logged)."""
 
     fields = forms.MultipleChoiceField(label=_("Fields to show"), widget=forms.CheckboxSelectMultiple)
@@ -57,10 +57,3 @@ class RevealForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["fields"].choices = sensitive_field_choices(model)
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        """Errors raised by ``privacy.services.sensitive_reveal``, shown on the matching field."""
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
-        else:
-            self.add_error(None, error)

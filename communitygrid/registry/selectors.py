@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
+from communitygrid.accounts.models import Role
 from communitygrid.accounts.scopes import NOTHING, area_q
 from communitygrid.privacy import crypto
 from communitygrid.privacy.models import AccessLog
@@ -206,6 +207,20 @@ def own_household_members(*, user, household: Household | None = None) -> QueryS
         own = own.filter(pk=household.pk)
     return (Person.objects.filter(household__in=own, is_active=True)
             .only(*OWN_HOUSEHOLD_MEMBER_FIELDS).order_by(_ROLE_ORDER, "id"))
+
+
+def sees_as_resident(user) -> bool:
+    """Whether ``user`` reads the registry as a resident: their own record and household only,
+    the household's members by masked name and relationship."""
+    return user.role == Role.RESIDENT and not user.is_superuser
+
+
+def visible_household_members(*, user, household: Household) -> QuerySet[Person]:
+    """The members of ``household`` that ``user`` is shown: everyone registered there for a
+    resident in their own household (:func:`own_household_members`), the members in scope for staff."""
+    if sees_as_resident(user):
+        return own_household_members(user=user, household=household)
+    return household_members(user=user, household=household)
 
 
 def household_list(*, user, grid_code: str = "") -> QuerySet[Household]:

@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from communitygrid.accounts.models import Role
 from communitygrid.accounts.scopes import may
 from communitygrid.privacy.services import sensitive_reveal
 from communitygrid.registry import selectors, services
@@ -62,7 +61,7 @@ def _sensitive_rows(obj, revealed: dict[str, str]) -> list[tuple[str, str, str, 
 def _resident_view(user) -> bool:
     """Whether ``user`` gets the resident view: their own record and household, without the staff
     lists, searches and building pages (and without links to them)."""
-    return user.role == Role.RESIDENT and not user.is_superuser
+    return selectors.sees_as_resident(user)
 
 
 def _resident_home(user):
@@ -163,19 +162,16 @@ def person_verify(request, pk: int):
 
 
 def _household_page(request, household: Household, *, form=None, revealed=None, status=200):
-    resident_view = _resident_view(request.user)
-    # A resident's own record is the only person row they may open, yet they see who is registered
-    # in their household: the members' masked names and relationships, through their own selector.
-    members = (selectors.own_household_members(user=request.user, household=household) if resident_view
-               else selectors.household_members(user=request.user, household=household))
     context = {
         "household": household,
         "sensitive": _sensitive_rows(household, revealed or {}),
         "revealed": bool(revealed),
-        "members": members,
+        # A resident's own record is the only person row they may open, yet they see who is
+        # registered in their household: the members' masked names and relationships.
+        "members": selectors.visible_household_members(user=request.user, household=household),
         "can_reveal": may(request.user, "reveal"),
         "form": form or RevealForm(model=Household),
-        "resident_view": resident_view,
+        "resident_view": _resident_view(request.user),
     }
     return render(request, "registry/household_detail.html", context, status=status)
 

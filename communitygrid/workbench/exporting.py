@@ -26,8 +26,7 @@ COLUMNS = [
 def case_row(case: Case) -> list:
     """One row in ``COLUMNS`` order; times are datetimes (written in local time)."""
     handler = staff_label(case.assignee, case.assignee.role) if case.assignee_id else ""
-    return [case.pk, f"{case.category.parent.label} · {case.category.label}" if case.category.parent_id
-            else case.category.label, case.get_tier_display(), case.get_status_display(), case.grid.name,
+    return [case.pk, case.category.full_label, case.get_tier_display(), case.get_status_display(), case.grid.name,
             case.created_at, case.respond_by, case.resolve_by, case.closed_at, handler]
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from communitygrid.accounts.models import Department
 from communitygrid.cases.models import Status
 from communitygrid.cases.selectors import category_leaves
+from communitygrid.privacy.forms import RevealErrorsMixin
 from communitygrid.registry.selectors import care_tags
 from communitygrid.workbench.selectors import UNASSIGNED, list_areas, list_handlers
 
@@ -34,7 +35,7 @@ class ActionForm(forms.Form):
             self.fields["department"].error_messages["required"] = _("Department: choose where the case goes.")
 
 
-class CallBackForm(forms.Form):
+class CallBackForm(RevealErrorsMixin, forms.Form):
     """Which number of a case to show in plain to call back, and why (the purpose is logged)."""
 
     who = forms.ChoiceField(label=_("Number to show"), widget=forms.RadioSelect,
@@ -45,8 +46,10 @@ class CallBackForm(forms.Form):
         help_text=_("Why you call, e.g. “to agree a time for the visit”. Recorded with your name and the time."),
         error_messages={"required": _("Say why you need to see this data.")})
 
-    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, numbers: dict, **kwargs):
+        """``numbers``: who → (record, field, label), as the case page offers them."""
+        super().__init__(*args, auto_id="id_call_%s", **kwargs)
+        choices = [(who, label) for who, (_record, _field, label) in numbers.items()]
         self.fields["who"].choices = choices
         if len(choices) == 1:
             self.fields["who"].initial = choices[0][0]
@@ -127,7 +130,7 @@ class CaseFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), ("open", _("Still being handled")), *Status.choices]
         self.fields["category"].choices = [("", _("Any category"))] + [
-            (category.code, f"{category.parent.label} · {category.label}") for category in category_leaves()]
+            (category.code, category.full_label) for category in category_leaves()]
         self.areas = {node.code: node for node in list_areas(user=user)}
         self.fields["area"].choices = [("", _("Any area"))] + [
             (node.code, f"{node.name} · {node.get_level_display()}") for node in self.areas.values()]

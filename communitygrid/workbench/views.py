@@ -170,8 +170,7 @@ def _case_page(request, case: Case, *, failed: tuple[str, ActionForm] | None = N
         "timeline": timeline, "entries": entries, "page_errors": page_errors,
         "reporter_phone": numbers["reporter"][0].phone if "reporter" in numbers else None,
         "reporter_name": _reporter_name(case, numbers),
-        "call_back": call_back or (CallBackForm(choices=[(who, label) for who, (_o, _f, label) in numbers.items()],
-                                                auto_id="id_call_%s") if numbers else None),
+        "call_back": call_back or (CallBackForm(numbers=numbers) if numbers else None),
         "revealed": revealed or {},
     }, status=status)
 
@@ -190,8 +189,7 @@ def case_call_back(request, case_id: int):
     _require_case_handler(request.user)
     case = _case_or_404(request.user, case_id)
     numbers = _numbers(case)
-    form = CallBackForm(request.POST, choices=[(who, label) for who, (_o, _f, label) in numbers.items()],
-                        auto_id="id_call_%s")
+    form = CallBackForm(request.POST, numbers=numbers)
     if not numbers:
         form.is_valid()
         form.add_error(None, _("This case has no number to call back."))
@@ -204,8 +202,7 @@ def case_call_back(request, case_id: int):
         values = sensitive_reveal(actor=request.user, obj=obj, fields=[field], purpose=form.cleaned_data["purpose"],
                                   ip_address=client_ip(request), within=case if obj is not case else None)
     except ValidationError as error:
-        for name, errors in (error.error_dict if hasattr(error, "error_dict") else {None: error.error_list}).items():
-            form.add_error(name if name in form.fields else None, errors)
+        form.add_service_errors(error)
         return _case_page(request, case, call_back=form, status=400)
     return _case_page(request, case, revealed={who: values[field]})
 
